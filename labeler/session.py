@@ -1,0 +1,481 @@
+"""The session facade: what the GUI and the command line call.
+
+A ``Session`` owns one SQLite store (see ``store.py``) plus in-memory arrays (features,
+clustering) that are cheap to rebuild.  Methods come in three kinds:
+
+* queries (``label_of``, ``representatives``, ``cluster_members`` ...): fast, GUI thread;
+* human actions (``label``, ``mark_unsure``, ``propagate``, ``undo`` ...): one committed
+  transaction each, then listeners are told what changed;
+* ``*_job`` methods: snapshot the inputs and return a ``Job`` (see ``jobs.py``) to run
+  anywhere; the matching ``apply_*`` stores its result on the owning thread.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+from . import clustering as clustering_mod
+from . import pipeline, propagation
+from .atomic import atomic_save_npy, load_npy
+from .jobs import Job
+from .store import LabelEvent, RoundRow, SessionStore
+from .types import ImageRecord, LabelSource, ScanResult, SkippedFile
+
+SESSION_SUFFIX = ".labeler"
+UNSURE = "unsure"      # event source for "skip / unsure" (no label)
+CLEARED = "cleared"    # event source for a removed label
+
+
+@dataclass(frozen=True)
+class LabelInfo:
+    """The current label of one image as the export would write it."""
+
+    label: Optional[str]
+    source: str
+    confidence: float
+    cluster: Optional[int]
+    round: int
+    rank: Optional[int] = None
+
+
+class Session:
+    """One labeling session: images, features, clustering, labels, rounds, undo history."""
+
+    # ------------------------------------------------------------------ lifecycle
+    def __init__(self, store: SessionStore):
+        self.store = store
+        self.path = store.path
+        self.root: str = store.get_meta("image_root", "")
+        self.images: list[ImageRecord] = store.images()
+        self._listeners: list[Callable[[str], None]] = []
+        self.features: Optional[np.ndarray] = None
+        self.feature_info: dict = store.get_meta("features", {}) or {}
+        self.clustering: Optional[clustering_mod.Clustering] = None
+        self.last_round: Optional[pipeline.RoundResult] = None  # in memory only: models are never pickled
+        self._labels: dict[int, LabelEvent] = store.effective_events()
+        self._predictions = store.predictions()
+        self._restore_clustering()
+
+    @classmethod
+    def create(cls, path: str, scan: ScanResult) -> "Session":
+        """Create a new session file for a scanned folder. ``path`` may be ':memory:'."""
+        if path != ":memory:" and os.path.exists(path):
+            raise FileExistsError(f"A session already exists at {path}")
+        store = SessionStore(path)
+        store.add_scan(os.path.abspath(scan.root), scan.images, scan.skipped)
+        return cls(store)
+
+    @classmethod
+    def open(cls, path: str) -> "Session":
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No session file at {path}")
+        return cls(SessionStore(path))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        """``listener(what)`` is called after each change; what ∈ labels, classes, features, clustering, rounds, view."""
+        self._listeners.append(listener)
+
+    def _changed(self, what: str) -> None:
+        for listener in list(self._listeners):
+            listener(what)
+
+    # ------------------------------------------------------------------ images
+    @property
+    def n_images(self) -> int:
+        return len(self.images)
+
+    def abs_path(self, index: int) -> str:
+        return os.path.join(self.root, *self.images[index].path.split("/"))
+
+    @property
+    def skipped(self) -> list[SkippedFile]:
+        return self.store.skipped()
+
+    def duplicate_groups(self) -> list[list[int]]:
+        by_hash: dict[str, list[int]] = {}
+        for i, rec in enumerate(self.images):
+            by_hash.setdefault(rec.sha1, []).append(i)
+        return [group for group in by_hash.values() if len(group) > 1]
+
+    @property
+    def cache_dir(self) -> Optional[str]:
+        """Feature caches live beside the session file; an in-memory session has none."""
+        return None if self.path == ":memory:" else self.path + "-cache"
+
+    # ------------------------------------------------------------------ features
+    def features_job(self, name: str = "auto", **params) -> Job:
+        from .features import extract_features  # heavy imports only when features are made
+
+        paths = [self.abs_path(i) for i in range(self.n_images)]
+        keys = [(r.size, r.mtime) for r in self.images]
+        cache_dir = self.cache_dir
+
+        def job(progress=None, cancel=None):
+            return extract_features(paths, name, cache_dir=cache_dir, file_keys=keys,
+                                    progress=progress, cancel=cancel, **params)
+        return job
+
+    def apply_features(self, result) -> None:
+        """Adopt a FeatureResult (or any object with X, name, params, info) as the session's features."""
+        X = np.ascontiguousarray(result.X, dtype=np.float32)
+        if X.shape[0] != self.n_images:
+            raise ValueError(f"features have {X.shape[0]} rows for {self.n_images} images")
+        self.features = X
+        info = {"name": result.name, "params": result.params, "dim": int(X.shape[1])}
+        if self.cache_dir:
+            os.makedirs(self.cache_dir, exist_ok=True)
+            atomic_save_npy(os.path.join(self.cache_dir, "session-features.npy"), X)
+        self.feature_info = info
+        self.store.set_meta("features", info)
+        self._changed("features")
+
+    def restore_features_job(self) -> Optional[Job]:
+        """A job that reloads the saved feature matrix after reopening, or None if there is none."""
+        if not self.cache_dir or not self.feature_info:
+            return None
+        path = os.path.join(self.cache_dir, "session-features.npy")
+        info = self.feature_info
+
+        def job(progress=None, cancel=None):
+            if os.path.exists(path):
+                X = load_npy(path)
+                if X.shape[0] == len(self.images):
+                    return _Restored(X, info["name"], info.get("params", {}))
+            return self.features_job(info["name"], **info.get("params", {}))(progress, cancel)
+        return job
+
+    # ------------------------------------------------------------------ clustering
+    def k_selection_job(self, ks: Sequence[int]) -> Job:
+        X = self._require_features()
+        return lambda progress=None, cancel=None: clustering_mod.k_selection(
+            X, list(ks), random_state=self.random_state, progress=progress, cancel=cancel)
+
+    def clustering_job(self, k: int, representative: str = "closest") -> Job:
+        X = self._require_features()
+        groups = self.duplicate_groups()
+        return lambda progress=None, cancel=None: clustering_mod.fit_clusters(
+            X, k, representative=representative, random_state=self.random_state,
+            duplicate_groups=groups, progress=progress, cancel=cancel)
+
+    def apply_clustering(self, result: "clustering_mod.Clustering") -> None:
+        self.clustering = result
+        self.store.save_clustering(int(result.k), {}, result.labels.tolist(), result.distances.tolist(),
+                                   result.representatives.tolist())
+        self._changed("clustering")
+
+    def _restore_clustering(self) -> None:
+        saved = self.store.load_clustering()
+        if saved is None:
+            return
+        k, _params, labels, distances, reps = saved
+        self.clustering = clustering_mod.Clustering(
+            labels=np.asarray(labels, dtype=int), distances=np.asarray(distances, dtype=float),
+            representatives=np.asarray(reps, dtype=int), centers=np.empty((k, 0)), k=k)
+
+    def representatives(self) -> list[int]:
+        return [] if self.clustering is None else [int(i) for i in self.clustering.representatives]
+
+    def cluster_members(self, cluster: int) -> np.ndarray:
+        return propagation.cluster_members(self._require_clustering(), cluster)
+
+    def cluster_of(self, index: int) -> Optional[int]:
+        return None if self.clustering is None else int(self.clustering.labels[index])
+
+    # ------------------------------------------------------------------ classes and labels
+    @property
+    def classes(self) -> list[str]:
+        return self.store.classes()
+
+    def add_class(self, name: str) -> None:
+        name = _clean_label(name)
+        self.store.add_class(name)
+        self._changed("classes")
+
+    @property
+    def current_round(self) -> int:
+        return len(self.store.rounds())
+
+    def label(self, index: int, name: str) -> None:
+        """A human label: committed at once, never overwritten by propagation or prediction."""
+        name = _clean_label(name)
+        self._record("label", f"Label {self.images[index].path} as {name}",
+                     [(index, name, LabelSource.HUMAN.value, 1.0)])
+
+    def label_many(self, indices: Iterable[int], name: str) -> None:
+        name = _clean_label(name)
+        rows = [(i, name, LabelSource.HUMAN.value, 1.0) for i in indices]
+        if rows:
+            self._record("label", f"Label {len(rows)} images as {name}", rows)
+
+    def mark_unsure(self, index: int) -> None:
+        self._record("unsure", f"Skip {self.images[index].path}", [(index, None, UNSURE, 0.0)])
+
+    def clear_label(self, index: int) -> None:
+        self._record("clear", f"Clear label of {self.images[index].path}", [(index, None, CLEARED, 0.0)])
+
+    def _record(self, kind: str, description: str, rows: Sequence[tuple], ranks: Optional[Sequence] = None,
+                clusters: Optional[Sequence] = None) -> None:
+        round_index = self.current_round
+        events = []
+        for n, (i, label, source, conf) in enumerate(rows):
+            cluster = clusters[n] if clusters is not None else self.cluster_of(i)
+            rank = ranks[n] if ranks is not None else None
+            events.append((int(i), label, source, float(conf), cluster, rank, round_index))
+        action_id = self.store.record_action(kind, description, events)
+        for e in events:
+            self._labels[e[0]] = LabelEvent(*e, action_id)
+        self._changed("labels")
+
+    def label_of(self, index: int) -> Optional[LabelInfo]:
+        """The human or propagated label of an image (None if it has neither)."""
+        event = self._labels.get(index)
+        if event is None or event.source == CLEARED:
+            return None
+        return LabelInfo(event.label, event.source, event.confidence, event.cluster, event.round, event.rank)
+
+    def is_unsure(self, index: int) -> bool:
+        event = self._labels.get(index)
+        return event is not None and event.source == UNSURE
+
+    def human_labels(self) -> dict[int, str]:
+        return {i: e.label for i, e in self._labels.items() if e.source == LabelSource.HUMAN.value}
+
+    def propagated_labels(self) -> dict[int, LabelEvent]:
+        return {i: e for i, e in self._labels.items() if e.source == LabelSource.PROPAGATED.value}
+
+    def prediction(self, index: int) -> Optional[tuple[str, float]]:
+        found = self._predictions.get(index)
+        return None if found is None else (found[0], found[1])
+
+    def class_counts(self) -> dict[str, dict[str, int]]:
+        """Per class: how many human, propagated and predicted labels the export would hold."""
+        counts: dict[str, dict[str, int]] = {c: {"human": 0, "propagated": 0, "predicted": 0} for c in self.classes}
+        for row in self.final_labels():
+            if row.label is not None:
+                counts.setdefault(row.label, {"human": 0, "propagated": 0, "predicted": 0})[row.source] += 1
+        return counts
+
+    def next_unlabeled(self, candidates: Sequence[int], after: Optional[int] = None) -> Optional[int]:
+        """The first candidate after ``after`` (wrapping) with no human label and not marked unsure."""
+        order = list(candidates)
+        start = order.index(after) + 1 if after in order else 0
+        for i in order[start:] + order[:start]:
+            event = self._labels.get(i)
+            if event is None or event.source not in (LabelSource.HUMAN.value, UNSURE):
+                return i
+        return None
+
+    # ------------------------------------------------------------------ propagation
+    @property
+    def percentile(self) -> float:
+        return float(self.store.get_meta("percentile", propagation.DEFAULT_PERCENTILE))
+
+    def cluster_labels(self) -> dict[int, str]:
+        """Cluster id -> the human label of its representative (clusters whose representative has one)."""
+        human = self.human_labels()
+        return {c: human[int(rep)] for c, rep in enumerate(self.representatives()) if int(rep) in human}
+
+    def propagation_preview(self, percentile: float, clusters: Optional[Iterable[int]] = None
+                            ) -> "propagation.Propagation":
+        """What ``propagate`` would apply; cheap enough to call on every slider move."""
+        labels = self.cluster_labels()
+        if clusters is not None:
+            keep = set(int(c) for c in clusters)
+            labels = {c: v for c, v in labels.items() if c in keep}
+        return propagation.propagate_percentile(self._require_clustering(), labels, percentile,
+                                                exclude=list(self.human_labels()))
+
+    def propagate(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None) -> int:
+        """Give each labeled representative's label to the closest ``percentile`` % of its cluster.
+
+        One undoable action. Human labels are excluded, so they are never overwritten.
+        """
+        percentile = self.percentile if percentile is None else float(percentile)
+        prop = self.propagation_preview(percentile, clusters)
+        self.store.set_meta("percentile", percentile)
+        if len(prop.idx) == 0:
+            return 0
+        rows = [(int(i), str(lab), LabelSource.PROPAGATED.value, float(c))
+                for i, lab, c in zip(prop.idx, prop.labels, prop.confidence)]
+        self._record("propagate", f"Propagate {len(rows)} labels ({percentile:g} %)", rows,
+                     ranks=[int(r) for r in prop.rank], clusters=[int(c) for c in prop.cluster])
+        return len(rows)
+
+    # ------------------------------------------------------------------ active-learning rounds
+    random_state = 0
+
+    def round_job(self, batch_size: int = 10, strategy: str = "auto") -> Job:
+        X = self._require_features()
+        human = self.human_labels()
+        prop = self.propagated_labels()
+        history = [(r.n_labels, r.estimated_accuracy) for r in self.store.rounds()]
+        seed = self.random_state + self.current_round
+
+        def job(progress=None, cancel=None):
+            return pipeline.run_round(
+                X, np.fromiter(human.keys(), dtype=int, count=len(human)),
+                np.array(list(human.values()), dtype=object),
+                propagated_idx=np.fromiter(prop.keys(), dtype=int, count=len(prop)),
+                propagated_labels=np.array([e.label for e in prop.values()], dtype=object),
+                propagated_confidence=np.array([e.confidence for e in prop.values()], dtype=float),
+                batch_size=batch_size, strategy=strategy, history=history, random_state=seed,
+                progress=progress, cancel=cancel)
+        return job
+
+    def apply_round(self, result: "pipeline.RoundResult", strategy: str = "auto") -> RoundRow:
+        row = RoundRow(round=self.current_round + 1, created_at=time.time(), n_labels=int(result.n_labels_used),
+                       estimated_accuracy=None if result.estimated_accuracy is None
+                       else float(result.estimated_accuracy),
+                       strategy=strategy, batch_size=len(result.picks), picks=[int(i) for i in result.picks],
+                       stop_suggested=bool(result.stop_suggested), stop_reason=str(result.stop_reason))
+        predictions = [(i, str(lab), float(conf)) for i, (lab, conf) in
+                       enumerate(zip(result.predicted, result.confidence)) if lab is not None]
+        self.store.add_round(row, iter(predictions))
+        self._predictions = {i: (lab, conf, row.round) for i, lab, conf in predictions}
+        self.last_round = result
+        self._changed("rounds")
+        return row
+
+    @property
+    def rounds(self) -> list[RoundRow]:
+        return self.store.rounds()
+
+    def current_picks(self) -> list[int]:
+        rounds = self.store.rounds()
+        return rounds[-1].picks if rounds else []
+
+    # ------------------------------------------------------------------ undo / redo
+    def can_undo(self) -> bool:
+        return self.store.undo_target() is not None
+
+    def can_redo(self) -> bool:
+        return self.store.redo_target() is not None
+
+    def undo_text(self) -> Optional[str]:
+        target = self.store.undo_target()
+        return None if target is None else target[1]
+
+    def redo_text(self) -> Optional[str]:
+        target = self.store.redo_target()
+        return None if target is None else target[1]
+
+    def undo(self) -> Optional[list[int]]:
+        """Undo the last action; returns the images it touched (None if nothing to undo)."""
+        return self._flip(self.store.undo_target(), undone=True)
+
+    def redo(self) -> Optional[list[int]]:
+        return self._flip(self.store.redo_target(), undone=False)
+
+    def _flip(self, target, undone: bool) -> Optional[list[int]]:
+        if target is None:
+            return None
+        action_id = target[0]
+        touched = sorted({e.image_id for e in self.store.events_of_action(action_id)})
+        self.store.set_undone(action_id, undone)
+        fresh = self.store.effective_events(touched)
+        for i in touched:
+            if i in fresh:
+                self._labels[i] = fresh[i]
+            else:
+                self._labels.pop(i, None)
+        self._changed("labels")
+        return touched
+
+    # ------------------------------------------------------------------ view state
+    def view_state(self) -> dict:
+        return self.store.get_meta("view_state", {}) or {}
+
+    def set_view_state(self, state: dict) -> None:
+        self.store.set_meta("view_state", state)
+
+    # ------------------------------------------------------------------ final labels, export, status
+    def final_labels(self) -> list["ExportRow"]:
+        from .export import build_export_rows
+        return build_export_rows(self)
+
+    def export_csv_job(self, out: str, sources: Optional[Iterable[str]] = None,
+                       min_confidence: float = 0.0) -> Job:
+        from .export import write_csv, filter_rows
+        rows = filter_rows(self.final_labels(), sources, min_confidence)
+        return lambda progress=None, cancel=None: write_csv(rows, out, progress=progress, cancel=cancel)
+
+    def export_folders_job(self, out: str, mode: str = "copy", sources: Optional[Iterable[str]] = None,
+                           min_confidence: float = 0.0) -> Job:
+        from .export import write_class_folders, filter_rows
+        rows = filter_rows(self.final_labels(), sources, min_confidence)
+        root = self.root
+        return lambda progress=None, cancel=None: write_class_folders(rows, root, out, mode=mode,
+                                                                      progress=progress, cancel=cancel)
+
+    def import_csv(self, csv_path: str) -> tuple[int, list[str]]:
+        """Import human labels from a CSV with ``path,label`` columns; returns (imported, problems)."""
+        from .export import read_labels_csv
+        by_path = {rec.path: i for i, rec in enumerate(self.images)}
+        rows, problems = read_labels_csv(csv_path)
+        matched = []
+        for path, label in rows:
+            i = by_path.get(path.replace("\\", "/"))
+            if i is None:
+                problems.append(f"{path}: not in this session")
+            else:
+                matched.append((i, _clean_label(label), LabelSource.HUMAN.value, 1.0))
+        if matched:
+            self._record("import", f"Import {len(matched)} labels from {os.path.basename(csv_path)}", matched)
+        return len(matched), problems
+
+    def status(self) -> dict:
+        rows = self.final_labels()
+        by_source = Counter(r.source for r in rows if r.label is not None)
+        rounds = self.store.rounds()
+        return {
+            "session": self.path, "image_root": self.root, "images": self.n_images,
+            "skipped": len(self.store.skipped()), "classes": self.classes,
+            "features": self.feature_info.get("name"),
+            "clusters": None if self.clustering is None else int(self.clustering.k),
+            "human": by_source.get("human", 0), "propagated": by_source.get("propagated", 0),
+            "predicted": by_source.get("predicted", 0),
+            "unlabeled": sum(1 for r in rows if r.label is None),
+            "unsure": sum(1 for i in range(self.n_images) if self.is_unsure(i)),
+            "rounds": len(rounds),
+            "estimated_accuracy": rounds[-1].estimated_accuracy if rounds else None,
+            "stop_suggested": rounds[-1].stop_suggested if rounds else False,
+            "schema_version": self.store.schema_version,
+        }
+
+    # ------------------------------------------------------------------ helpers
+    def _require_features(self) -> np.ndarray:
+        if self.features is None:
+            raise RuntimeError("Features have not been computed for this session yet.")
+        return self.features
+
+    def _require_clustering(self) -> "clustering_mod.Clustering":
+        if self.clustering is None:
+            raise RuntimeError("The images have not been clustered yet.")
+        return self.clustering
+
+
+@dataclass(frozen=True)
+class _Restored:
+    X: np.ndarray
+    name: str
+    params: dict
+    info: dict = None  # type: ignore[assignment]
+
+
+def _clean_label(name: str) -> str:
+    """Labels are free text (commas, quotes, unicode all fine) but not empty or padded."""
+    cleaned = str(name).strip()
+    if not cleaned:
+        raise ValueError("A label cannot be empty.")
+    return cleaned
+
+
+from .export import ExportRow  # noqa: E402  (type used in annotations above)

@@ -1,0 +1,287 @@
+"""SQLite persistence for one labeling session: the only module that touches the database.
+
+One file, WAL mode, ``PRAGMA user_version`` as schema version with ordered migrations.
+Every human action is one transaction committed before the call returns, so a crash
+(even SIGKILL) loses nothing that was acknowledged.
+
+Labels are an append-only event log grouped into *actions*; undo/redo flips an
+action's ``undone`` flag, so the current label of an image is its newest event whose
+action is not undone.  A new action discards the redo tail (linear undo).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
+from .types import ImageRecord, SkippedFile
+
+SCHEMA_VERSION = 2
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE images (
+        id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
+        mtime REAL NOT NULL, sha1 TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL);
+    CREATE TABLE skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+    CREATE TABLE classes (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+    CREATE TABLE actions (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, description TEXT NOT NULL,
+        created_at REAL NOT NULL, undone INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE label_events (
+        id INTEGER PRIMARY KEY, action_id INTEGER NOT NULL REFERENCES actions(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL, label TEXT, source TEXT NOT NULL, confidence REAL NOT NULL,
+        cluster INTEGER, rank INTEGER, round INTEGER NOT NULL);
+    CREATE INDEX label_events_action ON label_events(action_id);
+    CREATE TABLE clusterings (
+        id INTEGER PRIMARY KEY, k INTEGER NOT NULL, params TEXT NOT NULL, created_at REAL NOT NULL);
+    CREATE TABLE cluster_assignments (
+        clustering_id INTEGER NOT NULL, image_id INTEGER NOT NULL, cluster INTEGER NOT NULL,
+        distance REAL NOT NULL, PRIMARY KEY (clustering_id, image_id));
+    CREATE TABLE cluster_representatives (
+        clustering_id INTEGER NOT NULL, cluster INTEGER NOT NULL, image_id INTEGER NOT NULL,
+        PRIMARY KEY (clustering_id, cluster));
+    CREATE TABLE rounds (
+        id INTEGER PRIMARY KEY, round INTEGER NOT NULL, created_at REAL NOT NULL,
+        n_labels INTEGER NOT NULL, estimated_accuracy REAL, strategy TEXT NOT NULL,
+        batch_size INTEGER NOT NULL, picks TEXT NOT NULL, stop_suggested INTEGER NOT NULL,
+        stop_reason TEXT NOT NULL);
+    CREATE TABLE predictions (
+        image_id INTEGER PRIMARY KEY, label TEXT NOT NULL, confidence REAL NOT NULL, round INTEGER NOT NULL);
+    """,
+    # v2: where the clustering's centres live (they are not needed to resume, but the
+    # cluster inspector shows distances, which we keep) and an index for export joins.
+    2: """
+    CREATE INDEX label_events_image ON label_events(image_id);
+    """,
+}
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    image_id: int
+    label: Optional[str]       # None = cleared / marked unsure
+    source: str                # human | propagated | predicted | unsure | cleared
+    confidence: float
+    cluster: Optional[int]
+    rank: Optional[int]
+    round: int
+    action_id: int
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    round: int
+    created_at: float
+    n_labels: int
+    estimated_accuracy: Optional[float]
+    strategy: str
+    batch_size: int
+    picks: list[int]
+    stop_suggested: bool
+    stop_reason: str
+
+
+class SessionStore:
+    """Thin typed access to the session database. Not thread-safe: one thread owns it."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None)  # autocommit; we BEGIN explicitly
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed human action survives power loss, not just a process kill.
+            self.conn.execute("PRAGMA synchronous = FULL")
+        self._migrate()
+
+    # ------------------------------------------------------------------ schema
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"This session was written by a newer labeler (schema {version} > {SCHEMA_VERSION}); "
+                "update labeler to open it.")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection):
+            self.conn = conn
+
+        def __enter__(self):
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type, exc, tb):
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            return False
+
+    def transaction(self) -> "SessionStore._Tx":
+        return SessionStore._Tx(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.transaction():
+            self._set_meta(key, value)
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    # ------------------------------------------------------------------ images
+    def add_scan(self, root: str, images: Sequence[ImageRecord], skipped: Sequence[SkippedFile]) -> None:
+        with self.transaction():
+            self._set_meta("image_root", root)
+            self._set_meta("created_at", time.time())
+            self.conn.executemany(
+                "INSERT INTO images(id, path, size, mtime, sha1, width, height) VALUES (?,?,?,?,?,?,?)",
+                [(i, r.path, r.size, r.mtime, r.sha1, r.width, r.height) for i, r in enumerate(images)])
+            self.conn.executemany("INSERT INTO skipped(path, reason) VALUES (?, ?)",
+                                  [(s.path, s.reason) for s in skipped])
+
+    def images(self) -> list[ImageRecord]:
+        rows = self.conn.execute("SELECT path, size, mtime, sha1, width, height FROM images ORDER BY id")
+        return [ImageRecord(*row) for row in rows]
+
+    def skipped(self) -> list[SkippedFile]:
+        return [SkippedFile(*row) for row in self.conn.execute("SELECT path, reason FROM skipped ORDER BY path")]
+
+    # ------------------------------------------------------------------ classes
+    def classes(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM classes ORDER BY position, name")]
+
+    def _ensure_classes(self, names: Iterable[str]) -> None:
+        known = set(self.classes())
+        position = len(known)
+        for name in names:
+            if name not in known:
+                self.conn.execute("INSERT INTO classes(name, position) VALUES (?, ?)", (name, position))
+                known.add(name)
+                position += 1
+
+    def add_class(self, name: str) -> None:
+        with self.transaction():
+            self._ensure_classes([name])
+
+    # ------------------------------------------------------------------ label actions
+    def record_action(self, kind: str, description: str, events: Sequence[tuple]) -> int:
+        """Commit one undoable action made of label events, discarding the redo tail.
+
+        ``events`` rows: (image_id, label, source, confidence, cluster, rank, round).
+        """
+        with self.transaction():
+            self.conn.execute("DELETE FROM label_events WHERE action_id IN (SELECT id FROM actions WHERE undone = 1)")
+            self.conn.execute("DELETE FROM actions WHERE undone = 1")
+            cur = self.conn.execute("INSERT INTO actions(kind, description, created_at) VALUES (?, ?, ?)",
+                                    (kind, description, time.time()))
+            action_id = cur.lastrowid
+            self._ensure_classes(sorted({e[1] for e in events if e[1] is not None}))
+            self.conn.executemany(
+                "INSERT INTO label_events(action_id, image_id, label, source, confidence, cluster, rank, round)"
+                " VALUES (?,?,?,?,?,?,?,?)", [(action_id, *e) for e in events])
+        return action_id
+
+    def undo_target(self) -> Optional[tuple[int, str]]:
+        return self.conn.execute(
+            "SELECT id, description FROM actions WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
+
+    def redo_target(self) -> Optional[tuple[int, str]]:
+        return self.conn.execute(
+            "SELECT id, description FROM actions WHERE undone = 1 ORDER BY id ASC LIMIT 1").fetchone()
+
+    def set_undone(self, action_id: int, undone: bool) -> None:
+        with self.transaction():
+            self.conn.execute("UPDATE actions SET undone = ? WHERE id = ?", (int(undone), action_id))
+
+    def events_of_action(self, action_id: int) -> list[LabelEvent]:
+        return [LabelEvent(*r) for r in self.conn.execute(
+            "SELECT image_id, label, source, confidence, cluster, rank, round, action_id FROM label_events"
+            " WHERE action_id = ? ORDER BY id", (action_id,))]
+
+    def effective_events(self, image_ids: Optional[Iterable[int]] = None) -> dict[int, LabelEvent]:
+        """The newest non-undone event per image (all images, or the given ones)."""
+        sql = ("SELECT e.image_id, e.label, e.source, e.confidence, e.cluster, e.rank, e.round, e.action_id"
+               " FROM label_events e JOIN actions a ON a.id = e.action_id WHERE a.undone = 0")
+        params: tuple = ()
+        if image_ids is not None:
+            ids = sorted(set(int(i) for i in image_ids))
+            if not ids:
+                return {}
+            sql += f" AND e.image_id IN ({','.join('?' * len(ids))})"
+            params = tuple(ids)
+        result: dict[int, LabelEvent] = {}
+        for row in self.conn.execute(sql + " ORDER BY e.id", params):
+            result[row[0]] = LabelEvent(*row)
+        return result
+
+    def action_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM actions WHERE undone = 0").fetchone()[0]
+
+    # ------------------------------------------------------------------ clustering
+    def save_clustering(self, k: int, params: dict, labels: Sequence[int], distances: Sequence[float],
+                        representatives: Sequence[int]) -> int:
+        with self.transaction():
+            cur = self.conn.execute("INSERT INTO clusterings(k, params, created_at) VALUES (?, ?, ?)",
+                                    (k, json.dumps(params), time.time()))
+            cid = cur.lastrowid
+            self.conn.executemany(
+                "INSERT INTO cluster_assignments(clustering_id, image_id, cluster, distance) VALUES (?,?,?,?)",
+                [(cid, i, int(c), float(d)) for i, (c, d) in enumerate(zip(labels, distances))])
+            self.conn.executemany(
+                "INSERT INTO cluster_representatives(clustering_id, cluster, image_id) VALUES (?,?,?)",
+                [(cid, c, int(i)) for c, i in enumerate(representatives)])
+            self._set_meta("active_clustering", cid)
+        return cid
+
+    def load_clustering(self) -> Optional[tuple[int, dict, list[int], list[float], list[int]]]:
+        cid = self.get_meta("active_clustering")
+        if cid is None:
+            return None
+        k, params = self.conn.execute("SELECT k, params FROM clusterings WHERE id = ?", (cid,)).fetchone()
+        assignment = self.conn.execute(
+            "SELECT cluster, distance FROM cluster_assignments WHERE clustering_id = ? ORDER BY image_id",
+            (cid,)).fetchall()
+        reps = [r[0] for r in self.conn.execute(
+            "SELECT image_id FROM cluster_representatives WHERE clustering_id = ? ORDER BY cluster", (cid,))]
+        return k, json.loads(params), [a[0] for a in assignment], [a[1] for a in assignment], reps
+
+    # ------------------------------------------------------------------ rounds and predictions
+    def add_round(self, row: RoundRow, predictions: Iterator[tuple[int, str, float]]) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO rounds(round, created_at, n_labels, estimated_accuracy, strategy, batch_size, picks,"
+                " stop_suggested, stop_reason) VALUES (?,?,?,?,?,?,?,?,?)",
+                (row.round, row.created_at, row.n_labels, row.estimated_accuracy, row.strategy, row.batch_size,
+                 json.dumps(row.picks), int(row.stop_suggested), row.stop_reason))
+            self.conn.execute("DELETE FROM predictions")
+            self.conn.executemany(
+                "INSERT INTO predictions(image_id, label, confidence, round) VALUES (?,?,?,?)",
+                [(i, lab, conf, row.round) for i, lab, conf in predictions])
+
+    def rounds(self) -> list[RoundRow]:
+        rows = self.conn.execute(
+            "SELECT round, created_at, n_labels, estimated_accuracy, strategy, batch_size, picks,"
+            " stop_suggested, stop_reason FROM rounds ORDER BY id")
+        return [RoundRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), bool(r[7]), r[8]) for r in rows]
+
+    def predictions(self) -> dict[int, tuple[str, float, int]]:
+        return {r[0]: (r[1], r[2], r[3]) for r in
+                self.conn.execute("SELECT image_id, label, confidence, round FROM predictions")}
