@@ -1,0 +1,100 @@
+"""Active learning: uncertainty scores over probabilities and diverse batch selection.
+
+Géron ch. 9 "Active learning": ask the human about the instances the model is least sure
+of.  Pure top-k uncertainty picks near-identical images (the same ambiguous stroke ten
+times), which is why the first AL round often *lowers* accuracy; we therefore spread each
+batch over k-means clusters of the uncertain candidates and never re-query an image that
+is (almost) identical to one already labelled.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.neighbors import NearestNeighbors
+
+from .clustering import blas_threads
+
+QUERY_STRATEGIES = ("least_confidence", "margin", "entropy", "random")
+
+
+def uncertainty(proba: np.ndarray, strategy: str) -> np.ndarray:
+    """Higher = more worth asking.  ``proba`` is (N, C) with rows summing to 1."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[1] == 0:
+        return np.zeros(len(proba))
+    if strategy == "least_confidence":
+        return 1.0 - proba.max(axis=1)
+    if strategy == "margin":
+        if proba.shape[1] == 1:
+            return np.zeros(len(proba))
+        top2 = -np.partition(-proba, 1, axis=1)[:, :2]
+        return 1.0 - (top2[:, 0] - top2[:, 1])
+    if strategy == "entropy":
+        p = np.clip(proba, 1e-12, 1.0)
+        return -(p * np.log(p)).sum(axis=1)
+    if strategy == "random":
+        return np.zeros(len(proba))
+    raise ValueError(f"unknown strategy {strategy!r}; expected one of {QUERY_STRATEGIES}")
+
+
+def near_duplicates_of(X: np.ndarray, candidates: np.ndarray, labelled: np.ndarray,
+                       rel_eps: float = 1e-3) -> np.ndarray:
+    """Boolean mask over ``candidates``: (almost) identical to some labelled image.
+
+    "Almost" is relative to the data's typical nearest-neighbour distance, so it works on
+    any feature scale.
+    """
+    if len(labelled) == 0 or len(candidates) == 0:
+        return np.zeros(len(candidates), dtype=bool)
+    with blas_threads(1):
+        d_lab, _ = NearestNeighbors(n_neighbors=1).fit(X[labelled]).kneighbors(X[candidates])
+        ref = NearestNeighbors(n_neighbors=2).fit(X).kneighbors(X[candidates])[0][:, 1]
+    scale = max(float(np.median(ref)), 1e-12)
+    return d_lab[:, 0] <= rel_eps * scale
+
+
+def select_batch(X, scores: np.ndarray, batch_size: int, *, exclude: Sequence[int] = (),
+                 pool_factor: int = 5, random_state=0) -> np.ndarray:
+    """Pick ``batch_size`` high-score images that are spread out.
+
+    The ``pool_factor * batch_size`` best candidates are clustered into ``batch_size``
+    groups and the best of each group is asked; excluded (labelled) images and their
+    near-duplicates are never picked.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    rng = np.random.default_rng(random_state)
+    excluded = np.zeros(n, dtype=bool)
+    excl = np.asarray(list(exclude), dtype=int)
+    excluded[excl] = True
+    cand = np.flatnonzero(~excluded)
+    cand = cand[~near_duplicates_of(X, cand, excl)]
+    b = int(min(batch_size, len(cand)))
+    if b <= 0:
+        return np.zeros(0, dtype=int)
+    # random tie-breaking so that equal scores (e.g. "random") do not favour low indices
+    jitter = rng.random(len(cand)) * 1e-9
+    s = np.asarray(scores, float)[cand] + jitter
+    top = cand[np.argsort(-s, kind="stable")[: max(b, pool_factor * b)]]
+    if len(top) <= b:
+        return np.sort(top)
+    with blas_threads(1):
+        groups = KMeans(n_clusters=b, n_init=1, random_state=random_state).fit_predict(X[top])
+    s_top = np.asarray(scores, float)[top] + rng.random(len(top)) * 1e-9
+    picks = []
+    for g in range(b):
+        members = np.flatnonzero(groups == g)
+        if len(members):
+            picks.append(top[members[np.argmax(s_top[members])]])
+    picks = np.array(picks, dtype=int)
+    # Collapse exact duplicates inside the batch; refill from the ranked list.
+    _, first = np.unique(X[picks].round(12), axis=0, return_index=True)
+    picks = picks[np.sort(first)]
+    for i in top:
+        if len(picks) >= b:
+            break
+        if i not in picks and not near_duplicates_of(X, np.array([i]), picks)[0]:
+            picks = np.append(picks, i)
+    return picks.astype(int)

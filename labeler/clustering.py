@@ -1,0 +1,215 @@
+"""Clustering of feature vectors: k-means, representatives, k-selection data, 2-D maps.
+
+The human labels one representative per cluster (Géron ch. 9, "Using clustering for
+semi-supervised learning"), so the quality of the whole labeling run depends on
+(a) clusters that are class-pure and (b) representatives that are typical of their cluster.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import silhouette_samples, silhouette_score
+from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
+
+from .types import CancelToken, ProgressCallback, check, report
+
+# Above this many images full KMeans gets slow enough that MiniBatchKMeans pays off.
+MINIBATCH_ABOVE = 20_000
+REPRESENTATIVES = ("closest", "typical")
+
+
+def blas_threads(n: int = 1):
+    """Limit BLAS/OpenMP threads: on 2 cores, threaded BLAS made small fits 10-20x slower."""
+    try:
+        return threadpool_limits(limits=n)
+    except Exception:  # pragma: no cover - threadpoolctl could not inspect the libraries
+        return contextlib.nullcontext()
+
+
+@dataclass(frozen=True)
+class Clustering:
+    labels: np.ndarray           # (N,) cluster id per image, 0..k-1
+    distances: np.ndarray        # (N,) distance of each image to its own cluster's centre
+    representatives: np.ndarray  # (k,) image index the human labels for each cluster
+    centers: np.ndarray          # (k, D) centres in the clustering space
+    k: int
+
+
+def _duplicate_map(n: int, duplicate_groups: Optional[Iterable[Sequence[int]]]) -> np.ndarray:
+    """Map each image to a canonical id shared by byte-identical copies."""
+    canon = np.arange(n)
+    for group in duplicate_groups or ():
+        group = [int(i) for i in group if 0 <= int(i) < n]
+        if group:
+            canon[group] = min(group)
+    return canon
+
+
+def typicality(X: np.ndarray, n_neighbors: int = 20) -> np.ndarray:
+    """TypiClust typicality: inverse mean distance to the nearest neighbours (higher = denser)."""
+    n = len(X)
+    kk = int(min(n_neighbors, n - 1))
+    if kk < 1:
+        return np.ones(n)
+    dist, _ = NearestNeighbors(n_neighbors=kk + 1).fit(X).kneighbors(X)
+    return 1.0 / (dist[:, 1:].mean(axis=1) + 1e-12)
+
+
+def choose_representatives(labels: np.ndarray, distances: np.ndarray, k: int, *,
+                           score: Optional[np.ndarray] = None,
+                           duplicate_groups=None) -> np.ndarray:
+    """One distinct image per cluster: the best by ``score`` (default: closest to the centre).
+
+    Byte-identical copies share one canonical id; a content already chosen for another
+    cluster is skipped, so the human never labels the same picture twice.
+    """
+    n = len(labels)
+    canon = _duplicate_map(n, duplicate_groups)
+    order_key = distances if score is None else -score
+    taken: set[int] = set()
+    reps = np.full(k, -1, dtype=int)
+    for c in range(k):
+        members = np.flatnonzero(labels == c)
+        if len(members) == 0:
+            continue
+        for i in members[np.argsort(order_key[members], kind="stable")]:
+            if canon[i] not in taken:
+                reps[c] = i
+                taken.add(int(canon[i]))
+                break
+        if reps[c] < 0:  # every member duplicates an earlier pick: fall back to the best one
+            reps[c] = members[np.argmin(order_key[members])]
+    # Empty clusters (rare with k-means++) borrow the farthest not-yet-chosen image.
+    for c in np.flatnonzero(reps < 0):
+        free = np.setdiff1d(np.arange(n), reps[reps >= 0])
+        reps[c] = free[np.argmax(distances[free])] if len(free) else 0
+    return reps
+
+
+def fit_clusters(X, k: int, *, representative: str = "closest", random_state=0,
+                 duplicate_groups=None, progress: Optional[ProgressCallback] = None,
+                 cancel: Optional[CancelToken] = None) -> Clustering:
+    """k-means on X (MiniBatchKMeans above MINIBATCH_ABOVE images) plus one representative per cluster."""
+    if representative not in REPRESENTATIVES:
+        raise ValueError(f"representative must be one of {REPRESENTATIVES}, got {representative!r}")
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    k = int(max(1, min(k, n)))
+    check(cancel)
+    report(progress, 0, 3, f"k-means with k={k}")
+    with blas_threads(1):
+        if n > MINIBATCH_ABOVE:
+            km = MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=4096, random_state=random_state)
+        else:
+            km = KMeans(n_clusters=k, n_init=4, random_state=random_state)
+        km.fit(X)
+        check(cancel)
+        report(progress, 1, 3, "distances")
+        labels = km.labels_.astype(int)
+        centers = km.cluster_centers_
+        distances = np.linalg.norm(X - centers[labels], axis=1)
+        score = None
+        if representative == "typical":
+            report(progress, 2, 3, "typicality")
+            score = typicality(X)
+        reps = choose_representatives(labels, distances, k, score=score,
+                                      duplicate_groups=duplicate_groups)
+    report(progress, 3, 3, "done")
+    return Clustering(labels=labels, distances=distances, representatives=reps,
+                      centers=centers, k=k)
+
+
+@dataclass(frozen=True)
+class KSelection:
+    ks: np.ndarray
+    inertias: np.ndarray
+    silhouettes: np.ndarray
+
+
+def _sample(n: int, sample_size: int, random_state) -> np.ndarray:
+    if n <= sample_size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(random_state).choice(n, sample_size, replace=False))
+
+
+def k_selection(X, ks, *, sample_size: int = 3000, random_state=0,
+                progress: Optional[ProgressCallback] = None,
+                cancel: Optional[CancelToken] = None) -> KSelection:
+    """Inertia (elbow) and mean silhouette for each k, computed on a sample when X is large."""
+    X = np.asarray(X, dtype=np.float64)
+    Xs = X[_sample(len(X), sample_size, random_state)]
+    ks = np.array([int(k) for k in ks if 2 <= int(k) < len(Xs)], dtype=int)
+    inertias, sils = np.zeros(len(ks)), np.zeros(len(ks))
+    with blas_threads(1):
+        for j, k in enumerate(ks):
+            check(cancel)
+            report(progress, j, len(ks), f"k={k}")
+            km = KMeans(n_clusters=int(k), n_init=2, random_state=random_state).fit(Xs)
+            inertias[j] = km.inertia_
+            sils[j] = silhouette_score(Xs, km.labels_)
+    report(progress, len(ks), len(ks), "done")
+    return KSelection(ks=ks, inertias=inertias, silhouettes=sils)
+
+
+def silhouette_diagram(X, labels, *, sample_size: int = 3000, random_state=0):
+    """(sample indices, per-sample silhouette) for a silhouette diagram of a clustering."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    idx = _sample(len(X), sample_size, random_state)
+    if len(np.unique(labels[idx])) < 2:
+        return idx, np.zeros(len(idx))
+    with blas_threads(1):
+        return idx, silhouette_samples(X[idx], labels[idx])
+
+
+def suggest_k(n_images: int, budget: Optional[int] = None) -> int:
+    """Number of clusters: one per label the human is willing to give up front.
+
+    Without a budget: about 3 % of the images (Géron uses k=50 for 1,400 digits), in [2, 200].
+    """
+    if budget is not None:
+        return int(max(1, min(budget, n_images)))
+    return int(max(2, min(200, round(0.03 * n_images), n_images)))
+
+
+# t-SNE is O(N log N) but slow in practice; above this many images we embed a sample
+# and place the rest at the position of their nearest sampled neighbour.
+TSNE_MAX = 5000
+
+
+def map_2d(X, *, method: str = "pca", random_state=0,
+           progress: Optional[ProgressCallback] = None,
+           cancel: Optional[CancelToken] = None) -> np.ndarray:
+    """(N, 2) coordinates for a scatter plot: "pca" or "tsne" (t-SNE on at most TSNE_MAX images)."""
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    check(cancel)
+    report(progress, 0, 2, method)
+    if n < 3:
+        return np.zeros((n, 2)) if X.shape[1] < 2 else X[:, :2].copy()
+    with blas_threads(1):
+        if method == "pca":
+            out = PCA(n_components=2, random_state=random_state).fit_transform(X)
+        elif method == "tsne":
+            from sklearn.manifold import TSNE
+            idx = _sample(n, TSNE_MAX, random_state)
+            Xp = PCA(n_components=min(50, X.shape[1], len(idx)), random_state=random_state).fit_transform(X[idx]) \
+                if X.shape[1] > 50 else X[idx]
+            perplexity = float(min(30, max(2, (len(idx) - 1) / 3)))
+            emb = TSNE(n_components=2, perplexity=perplexity, init="pca",
+                       random_state=random_state).fit_transform(Xp)
+            if len(idx) == n:
+                out = emb
+            else:
+                nn = NearestNeighbors(n_neighbors=1).fit(X[idx])
+                out = emb[nn.kneighbors(X, return_distance=False)[:, 0]]
+        else:
+            raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
+    report(progress, 2, 2, "done")
+    return np.asarray(out, dtype=np.float64)

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from labeler.clustering import (Clustering, fit_clusters, k_selection, map_2d, silhouette_diagram,
+                                suggest_k)
+from labeler.types import CancelToken, Cancelled
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=300, centers=4, cluster_std=0.6, random_state=1)
+    return X, y
+
+
+def test_shapes_and_consistency(blobs):
+    X, _ = blobs
+    c = fit_clusters(X, k=6, random_state=0)
+    assert isinstance(c, Clustering) and c.k == 6
+    assert c.labels.shape == (300,) and c.distances.shape == (300,)
+    assert c.representatives.shape == (6,) and len(set(c.representatives)) == 6
+    assert c.labels.min() >= 0 and c.labels.max() < 6
+    # each representative belongs to its own cluster
+    assert np.all(c.labels[c.representatives] == np.arange(6))
+    assert np.all(c.distances >= 0)
+
+
+@pytest.mark.parametrize("rep", ["closest", "typical"])
+def test_reproducible(blobs, rep):
+    X, _ = blobs
+    a = fit_clusters(X, k=5, representative=rep, random_state=3)
+    b = fit_clusters(X, k=5, representative=rep, random_state=3)
+    assert np.array_equal(a.labels, b.labels)
+    assert np.array_equal(a.representatives, b.representatives)
+
+
+def test_closest_representative_is_most_central(blobs):
+    X, _ = blobs
+    c = fit_clusters(X, k=4, representative="closest", random_state=0)
+    for j in range(4):
+        members = np.flatnonzero(c.labels == j)
+        assert c.distances[c.representatives[j]] == c.distances[members].min()
+
+
+def test_distinct_representatives_with_duplicates():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(40, 3))
+    # 30 exact copies of one point, spread through a big cluster
+    X = np.vstack([base, np.repeat(base[:1], 30, axis=0)])
+    dup = [[0] + list(range(40, 70))]
+    c = fit_clusters(X, k=8, random_state=0, duplicate_groups=dup)
+    canon = [0 if r in dup[0] else r for r in c.representatives]
+    assert len(set(canon)) == len(canon)
+
+
+def test_cancellation(blobs):
+    X, _ = blobs
+    tok = CancelToken()
+    tok.cancel()
+    with pytest.raises(Cancelled):
+        fit_clusters(X, k=3, cancel=tok)
+    with pytest.raises(Cancelled):
+        k_selection(X, [2, 3], cancel=tok)
+
+
+def test_progress_reported(blobs):
+    X, _ = blobs
+    seen = []
+    fit_clusters(X, k=3, progress=seen.append)
+    assert seen and seen[-1].done == seen[-1].total
+
+
+def test_k_selection_and_silhouette(blobs):
+    X, y = blobs
+    ks = k_selection(X, [2, 3, 4, 5, 6], random_state=0)
+    assert len(ks.ks) == len(ks.inertias) == len(ks.silhouettes) == 5
+    assert np.all(np.diff(ks.inertias) < 0)
+    assert ks.ks[np.argmax(ks.silhouettes)] == 4
+    idx, s = silhouette_diagram(X, y, sample_size=100)
+    assert len(idx) == len(s) == 100 and np.all((s >= -1) & (s <= 1))
+
+
+def test_suggest_k():
+    assert suggest_k(1400, budget=50) == 50
+    assert suggest_k(20, budget=50) == 20
+    assert 2 <= suggest_k(1400) <= 200
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne"])
+def test_map_2d(blobs, method):
+    X, _ = blobs
+    m = map_2d(X[:120], method=method, random_state=0)
+    assert m.shape == (120, 2) and np.all(np.isfinite(m))

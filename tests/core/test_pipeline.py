@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_blobs
+
+from labeler.clustering import fit_clusters
+from labeler.pipeline import STRATEGIES, RoundResult, final_labels, run_round
+from labeler.propagation import DEFAULT_PERCENTILE, propagate_percentile
+from labeler.types import CancelToken, Cancelled
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=300, centers=3, cluster_std=1.5, random_state=4)
+    return X, np.array(["a", "b", "c"], dtype=object)[y]
+
+
+def _start(X, y, k=9, seed=0):
+    c = fit_clusters(X, k=k, random_state=seed)
+    h = list(c.representatives)
+    prop = propagate_percentile(c, {j: y[r] for j, r in enumerate(h)}, DEFAULT_PERCENTILE, exclude=h)
+    return c, h, prop
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_round_shapes_and_picks(blobs, strategy):
+    X, y = blobs
+    c, h, prop = _start(X, y)
+    r = run_round(X, h, y[h], propagated_idx=prop.idx, propagated_labels=prop.labels,
+                  propagated_confidence=prop.confidence, batch_size=7, strategy=strategy)
+    assert isinstance(r, RoundResult)
+    assert r.predicted.shape == (300,) and r.confidence.shape == (300,)
+    assert np.all((r.confidence >= 0) & (r.confidence <= 1))
+    assert len(r.picks) == 7 and len(set(r.picks)) == 7
+    assert not set(r.picks) & set(h)
+    assert r.n_labels_used == len(h)
+    assert set(r.classes) <= {"a", "b", "c"}
+    assert r.model.predict(X[:5]).shape == (5,)
+    assert r.model.predict_proba(X[:5]).shape == (5, len(r.model.classes_))
+
+
+def test_human_labels_never_overwritten(blobs):
+    X, y = blobs
+    c, h, prop = _start(X, y)
+    wrong = np.array(["c" if v != "c" else "a" for v in y[h]], dtype=object)  # the human says otherwise
+    r = run_round(X, h, wrong, propagated_idx=prop.idx, propagated_labels=prop.labels)
+    assert np.all(r.predicted[h] == wrong)
+    labels, source, conf = final_labels(len(X), h, wrong, prop, r)
+    assert np.all(labels[h] == wrong) and np.all(source[h] == "human") and np.all(conf[h] == 1.0)
+
+
+def test_reproducible(blobs):
+    X, y = blobs
+    c, h, prop = _start(X, y)
+    a = run_round(X, h, y[h], propagated_idx=prop.idx, propagated_labels=prop.labels, random_state=5)
+    b = run_round(X, h, y[h], propagated_idx=prop.idx, propagated_labels=prop.labels, random_state=5)
+    assert np.array_equal(a.picks, b.picks) and np.array_equal(a.predicted, b.predicted)
+    assert np.allclose(a.confidence, b.confidence)
+
+
+def test_cancel(blobs):
+    X, y = blobs
+    tok = CancelToken()
+    tok.cancel()
+    with pytest.raises(Cancelled):
+        run_round(X, [0, 1], ["a", "b"], cancel=tok)
+
+
+def test_final_labels_without_round(blobs):
+    X, y = blobs
+    c, h, prop = _start(X, y)
+    labels, source, conf = final_labels(len(X), h, y[h], prop, None)
+    assert np.all(source[prop.idx] == "propagated")
+    unl = np.setdiff1d(np.arange(len(X)), np.concatenate([h, prop.idx]))
+    assert all(labels[i] is None and source[i] is None for i in unl)
+    labels, source, conf = final_labels(len(X), [], [], None, None)
+    assert all(v is None for v in labels)
+
+
+def test_final_labels_full_coverage(blobs):
+    X, y = blobs
+    c, h, prop = _start(X, y)
+    r = run_round(X, h, y[h], propagated_idx=prop.idx, propagated_labels=prop.labels)
+    labels, source, conf = final_labels(len(X), h, y[h], prop, r)
+    assert all(v is not None for v in labels)
+    assert set(source) <= {"human", "propagated", "predicted"}
+    assert np.mean(labels == y) > 0.9

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from labeler.clustering import fit_clusters
+from labeler.propagation import (DEFAULT_PERCENTILE, Propagation, cluster_members, label_spreading,
+                                 propagate_percentile, propagation_cutoff)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    X, y = make_blobs(n_samples=240, centers=3, cluster_std=0.8, random_state=2)
+    c = fit_clusters(X, k=6, random_state=0)
+    labels = {j: str(y[r]) for j, r in enumerate(c.representatives)}
+    return X, y, c, labels
+
+
+def test_members_sorted(setup):
+    _, _, c, _ = setup
+    m = cluster_members(c, 0)
+    assert np.all(np.diff(c.distances[m]) >= 0)
+    assert set(m) == set(np.flatnonzero(c.labels == 0))
+
+
+def test_cutoff_extremes(setup):
+    _, _, c, labels = setup
+    sizes = np.bincount(c.labels)
+    assert propagation_cutoff(c, 0, 0) == 0
+    assert propagation_cutoff(c, 0, 100) == sizes[0]
+    assert propagation_cutoff(c, 0, 50) == int(np.ceil(sizes[0] / 2))
+    p0 = propagate_percentile(c, labels, 0)
+    assert len(p0.idx) == 0
+    p100 = propagate_percentile(c, labels, 100)
+    assert len(p100.idx) == len(c.labels)
+
+
+def test_percentile_respects_exclude_and_order(setup):
+    X, y, c, labels = setup
+    human = list(c.representatives)
+    p = propagate_percentile(c, labels, DEFAULT_PERCENTILE, exclude=human)
+    assert isinstance(p, Propagation)
+    assert not set(p.idx) & set(human)
+    assert len(set(p.idx)) == len(p.idx)
+    assert np.all((p.confidence >= 0) & (p.confidence <= 1))
+    for j in range(c.k):
+        sel = p.cluster == j
+        assert np.all(p.labels[sel] == labels[j])
+        # ranks refer to cluster_members order
+        m = cluster_members(c, j)
+        assert np.array_equal(m[p.rank[sel]], p.idx[sel])
+
+
+def test_unlabelled_clusters_skipped(setup):
+    _, _, c, labels = setup
+    p = propagate_percentile(c, {0: labels[0]}, 100)
+    assert set(p.cluster) == {0}
+
+
+def test_label_spreading(setup):
+    X, y, c, _ = setup
+    seeds = c.representatives
+    p = label_spreading(X, seeds, y[seeds].astype(str), exclude=[5])
+    assert 5 not in set(p.idx) and not set(p.idx) & set(seeds)
+    assert len(p.idx) == len(X) - len(set(seeds) | {5})
+    assert np.mean(p.labels == y[p.idx].astype(str)) > 0.95
+    assert np.all((p.confidence >= 0) & (p.confidence <= 1))
