@@ -310,7 +310,13 @@ class Session:
         return len(rows)
 
     # ------------------------------------------------------------------ active-learning rounds
-    random_state = 0
+    @property
+    def random_state(self) -> int:
+        """Seed for clustering and rounds, stored so a resumed session reproduces its results."""
+        return int(self.store.get_meta("random_state", 0))
+
+    def set_random_state(self, seed: int) -> None:
+        self.store.set_meta("random_state", int(seed))
 
     def round_job(self, batch_size: int = 10, strategy: str = "auto") -> Job:
         X = self._require_features()

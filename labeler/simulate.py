@@ -1,0 +1,169 @@
+"""Oracle-driven runs of the real labeling loop, for the CLI's ``simulate`` and benchmarks.
+
+A simulated annotator answers from ground truth, but everything else is the app's own
+path through ``Session``: cluster with k = budget, label each representative, propagate
+at the session's default percentile, then ``rounds`` active-learning rounds of ``batch``
+picks.  A held-out test part is never scanned into the session, never shown to the
+oracle and never used to fit anything (features included).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from .jobs import run_job
+from .session import Session
+from .types import ScanResult
+
+SPLITS = ("book3", "book2", "random")
+
+
+@dataclass
+class SimulationData:
+    """A pool the annotator labels and a held-out test part, with features for both."""
+
+    scan: ScanResult            # the pool's images only
+    X_pool: np.ndarray
+    y_pool: np.ndarray          # truth, in scan order (only the oracle reads it)
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_name: str
+    feature_params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Features:
+    X: np.ndarray
+    name: str
+    params: dict
+    info: dict
+
+
+def digits_data(split: str = "book3", seed: int = 0, folder: Optional[str] = None) -> SimulationData:
+    """scikit-learn's digits as a real folder of PNGs (the pool only), with the book's splits.
+
+    Features are the 64 raw pixel values, exactly the book's X_digits, so numbers
+    compare with *Hands-On ML*; the PNGs make the session a real, openable one.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from .demo import default_demo_dir, digit_file_name, write_digits_folder
+    from .scan import scan_folder
+
+    X, y = load_digits(return_X_y=True)
+    idx = np.arange(len(y))
+    if split == "book3":
+        pool, test = idx[:1400], idx[1400:]
+    elif split == "book2":
+        pool, test = train_test_split(idx, random_state=42)
+    elif split == "random":
+        pool, test = train_test_split(idx, test_size=0.25, stratify=y, random_state=seed)
+    else:
+        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    folder = folder or os.path.join(os.path.dirname(default_demo_dir()), f"simulate-digits-{split}-{seed if split == 'random' else 0}")
+    write_digits_folder(folder, indices=sorted(pool))
+    scan = scan_folder(folder)
+    by_name = {digit_file_name(int(i)): int(i) for i in pool}
+    order = np.array([by_name[rec.path] for rec in scan.images])
+    return SimulationData(scan, X[order].astype(np.float32), y[order].astype(str),
+                          X[test].astype(np.float32), y[test].astype(str), "pixels", {"source": "sklearn digits, raw 8x8"})
+
+
+def read_truth_csv(path: str) -> dict[str, str]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return {row["path"].replace("\\", "/"): row["label"] for row in csv.DictReader(handle)}
+
+
+def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str = "auto", seed: int = 0,
+                progress=None, cancel=None) -> SimulationData:
+    """A folder of images with truth from a CSV or (truth=None) from each image's top-level folder.
+
+    25 % of the images, stratified by class, are held out as the test part; features
+    are fitted on the pool only and then applied to the test part.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from .features import extract_features
+    from .scan import scan_folder
+
+    scan = scan_folder(root, progress=progress, cancel=cancel)
+    if truth is None:
+        truth = {rec.path: rec.path.split("/")[0] for rec in scan.images if "/" in rec.path}
+    images = [rec for rec in scan.images if rec.path in truth]
+    if len(images) < 8:
+        raise ValueError(f"only {len(images)} images under {root} have a ground-truth label")
+    labels = np.array([truth[rec.path] for rec in images])
+    pool, test = train_test_split(np.arange(len(images)), test_size=0.25, stratify=labels, random_state=seed)
+    pool, test = np.sort(pool), np.sort(test)
+    pool_scan = ScanResult(scan.root, [images[i] for i in pool], scan.skipped, [])
+    paths = [os.path.join(scan.root, *images[i].path.split("/")) for i in np.concatenate([pool, test])]
+    keys = [(images[i].size, images[i].mtime) for i in np.concatenate([pool, test])]
+    fit_rows = np.zeros(len(paths), dtype=bool)
+    fit_rows[:len(pool)] = True
+    result = extract_features(paths, features, cache_dir=None, file_keys=keys, fit_rows=fit_rows,
+                              random_state=seed, progress=progress, cancel=cancel)
+    return SimulationData(pool_scan, result.X[:len(pool)], labels[pool], result.X[len(pool):], labels[test],
+                          result.name, result.params)
+
+
+def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, batch: int = 10, seed: int = 0,
+                  session_path: Optional[str] = None, on_answer: Optional[Callable[[int, str], None]] = None) -> dict:
+    """One oracle-driven run; returns the per-seed record printed by ``simulate --json``."""
+    started = time.perf_counter()
+    session = Session.create(session_path or ":memory:", data.scan)
+    try:
+        session.set_random_state(seed)
+        session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
+        session.apply_clustering(run_job(session.clustering_job(min(budget, session.n_images))))
+
+        def ask(indices: Sequence[int]) -> None:
+            for i in indices:
+                if i not in session.human_labels():
+                    session.label(int(i), str(data.y_pool[i]))  # committed at once, as a human's click
+                    if on_answer is not None:
+                        on_answer(int(i), str(data.y_pool[i]))
+
+        ask(session.representatives())
+        session.propagate()
+        curve = []
+        result = None
+        for r in range(rounds + 1):
+            result = run_job(session.round_job(batch_size=batch))
+            session.apply_round(result)
+            curve.append(_accuracy(result.model.predict(data.X_test), data.y_test))
+            if r < rounds:
+                ask(session.current_picks())
+        rows = session.final_labels()
+        exported = np.array([r.label if r.label is not None else "" for r in rows], dtype=object)
+        labeled = np.array([r.label is not None for r in rows])
+        return {
+            "seed": seed,
+            "human_labels": len(session.human_labels()),
+            "test_accuracy": curve[-1],
+            "label_accuracy": _accuracy(exported, data.y_pool),
+            "coverage": float(labeled.mean()),
+            "estimated_accuracy": None if result is None else result.estimated_accuracy,
+            "curve": curve,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    finally:
+        session.close()
+
+
+def _accuracy(predicted, truth) -> float:
+    return float(np.mean(np.asarray(predicted).astype(str) == np.asarray(truth).astype(str)))
+
+
+def summarize(runs: list[dict]) -> dict:
+    keys = ("human_labels", "test_accuracy", "label_accuracy", "coverage", "seconds")
+    mean = {k: float(np.mean([r[k] for r in runs])) for k in keys}
+    mean["test_accuracy_std"] = float(np.std([r["test_accuracy"] for r in runs]))
+    mean["test_accuracy_worst"] = float(np.min([r["test_accuracy"] for r in runs]))
+    mean["label_accuracy_worst"] = float(np.min([r["label_accuracy"] for r in runs]))
+    return mean
