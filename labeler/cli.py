@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..S-1 and average")
     sim.add_argument("--session", metavar="FILE", help="write the first seed's run as a real session file")
     sim.add_argument("--json", action="store_true")
+    sim.add_argument("--print-answers", action="store_true",
+                     help="print each oracle answer once it is committed (crash-safety tests)")
 
     exp = sub.add_parser("export", help="write a session's labels as CSV (or folder per class)")
     exp.add_argument("session")
@@ -118,8 +120,12 @@ def cmd_simulate(args) -> int:
         if session_path and os.path.exists(session_path):
             print(f"error: {session_path} exists; choose a new session file", file=sys.stderr)
             return 2
+        on_answer = None
+        if args.print_answers:
+            def on_answer(index: int, label: str, paths=[r.path for r in data.scan.images]) -> None:
+                print(f"answer\t{paths[index]}\t{label}", flush=True)
         run = simulate.simulate_once(data, budget=args.budget, rounds=args.rounds, batch=args.batch,
-                                     seed=seed, session_path=session_path)
+                                     seed=seed, session_path=session_path, on_answer=on_answer)
         runs.append(run)
         if not args.json:
             print(f"seed {seed}: {run['human_labels']} human labels, test accuracy {run['test_accuracy']:.3f}, "

@@ -1,0 +1,162 @@
+"""Session behaviour: human actions commit at once, undo/redo, propagation, resume, schema."""
+import sqlite3
+
+import numpy as np
+import pytest
+
+from labeler.jobs import run_job
+from labeler.session import Session
+from labeler.store import SCHEMA_VERSION, SessionStore
+
+
+def test_labels_are_committed_before_the_call_returns(clustered_session, tmp_path):
+    session, _ = clustered_session
+    session.label(3, "seven")
+    # a second, independent connection sees the label without any close/flush
+    other = Session.open(session.path)
+    assert other.label_of(3).label == "seven"
+    assert other.label_of(3).source == "human"
+    other.close()
+
+
+def test_session_file_is_wal_with_schema_version(clustered_session):
+    session, _ = clustered_session
+    conn = sqlite3.connect(session.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+def test_undo_redo_and_new_action_discards_redo(clustered_session):
+    session, _ = clustered_session
+    session.label(0, "a")
+    session.label(0, "b")
+    assert session.label_of(0).label == "b"
+    assert session.undo() == [0]
+    assert session.label_of(0).label == "a"
+    assert session.redo() == [0]
+    assert session.label_of(0).label == "b"
+    session.undo()
+    session.undo()
+    assert session.label_of(0) is None and not session.can_undo()
+    session.label(1, "c")            # a new action drops the redo tail
+    assert not session.can_redo()
+    assert session.undo_text().startswith("Label")
+
+
+def test_unsure_and_clear(clustered_session):
+    session, _ = clustered_session
+    session.mark_unsure(5)
+    assert session.is_unsure(5) and session.label_of(5).label is None
+    session.label(5, "x")
+    session.clear_label(5)
+    assert session.label_of(5) is None
+    session.undo()
+    assert session.label_of(5).label == "x"
+
+
+def test_empty_label_is_refused_and_labels_are_trimmed(clustered_session):
+    session, _ = clustered_session
+    with pytest.raises(ValueError):
+        session.label(0, "   ")
+    session.label(0, "  cat  ")
+    assert session.label_of(0).label == "cat"
+    assert session.classes == ["cat"]
+
+
+def test_propagation_never_overwrites_humans_and_is_one_undo_step(clustered_session):
+    session, truth = clustered_session
+    reps = session.representatives()
+    for rep in reps:
+        session.label(rep, truth[session.images[rep].path])
+    members = session.cluster_members(0)
+    human_member = int(members[-1])     # the farthest member gets a (deliberately odd) human label
+    session.label(human_member, "odd-one")
+    n = session.propagate(100)
+    assert n == session.n_images - len(reps) - (0 if human_member in reps else 1)
+    assert session.label_of(human_member).label == "odd-one"
+    assert session.label_of(human_member).source == "human"
+    prop = session.propagated_labels()
+    assert all(e.cluster == session.cluster_of(i) for i, e in prop.items())
+    assert all(e.rank is not None and 0.0 < e.confidence <= 1.0 for e in prop.values())
+    session.undo()
+    assert session.propagated_labels() == {}
+    session.redo()
+    assert len(session.propagated_labels()) == n
+
+
+def test_propagation_percentile_matches_preview(clustered_session):
+    session, truth = clustered_session
+    for rep in session.representatives():
+        session.label(rep, truth[session.images[rep].path])
+    preview = session.propagation_preview(30)
+    assert session.propagate(30) == len(preview.idx)
+    assert session.percentile == 30
+
+
+def test_round_predictions_and_resume(clustered_session):
+    session, truth = clustered_session
+    for rep in session.representatives():
+        session.label(rep, truth[session.images[rep].path])
+    session.propagate()
+    result = run_job(session.round_job(batch_size=5))
+    row = session.apply_round(result)
+    assert row.round == 1 and len(session.current_picks()) == 5
+    assert not set(session.current_picks()) & set(session.human_labels())
+    session.label(session.current_picks()[0], "9")
+    session.set_view_state({"tab": "rounds", "selected": 3})
+    before = [(r.path, r.label, r.source, r.confidence, r.round) for r in session.final_labels()]
+    status = session.status()
+    path = session.path
+    session.close()
+
+    again = Session.open(path)
+    after = [(r.path, r.label, r.source, r.confidence, r.round) for r in again.final_labels()]
+    assert after == before
+    assert again.view_state() == {"tab": "rounds", "selected": 3}
+    assert again.current_picks() == row.picks
+    assert again.clustering is not None and again.representatives() == session.representatives()
+    assert again.status() == status
+    job = again.restore_features_job()
+    restored = run_job(job)
+    assert restored.X.shape == (again.n_images, 64)
+    again.close()
+
+
+def test_newer_schema_is_refused_with_a_clear_message(tmp_path):
+    path = str(tmp_path / "new.labeler")
+    SessionStore(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer labeler"):
+        SessionStore(path)
+
+
+def test_old_schema_is_migrated(tmp_path):
+    from labeler import store
+    path = str(tmp_path / "old.labeler")
+    conn = sqlite3.connect(path)
+    conn.executescript(store._MIGRATIONS[1] + "; PRAGMA user_version = 1;")
+    conn.close()
+    migrated = SessionStore(path)
+    assert migrated.schema_version == SCHEMA_VERSION
+    names = {r[0] for r in migrated.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "label_events_image" in names
+    migrated.close()
+
+
+def test_create_refuses_to_overwrite(clustered_session):
+    session, _ = clustered_session
+    from labeler.types import ScanResult
+    with pytest.raises(FileExistsError):
+        Session.create(session.path, ScanResult(".", [], [], []))
+
+
+def test_next_unlabeled_skips_humans_and_unsure(clustered_session):
+    session, _ = clustered_session
+    order = [4, 5, 6, 7]
+    session.label(5, "x")
+    session.mark_unsure(6)
+    assert session.next_unlabeled(order, after=4) == 7
+    assert session.next_unlabeled(order, after=7) == 4
