@@ -31,6 +31,8 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
     if im.mode == "P":
         im = im.convert("RGBA")
+    if im.mode == "La":
+        im = im.convert("LA")  # Pillow has no direct La -> RGBA conversion
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = im.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
