@@ -1,0 +1,102 @@
+"""The command line as a user runs it: subprocesses of main.py."""
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args, env_extra=None, check=True):
+    env = dict(os.environ, **(env_extra or {}))
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                         env=env, cwd=ROOT)
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+@pytest.fixture
+def cache_env(tmp_path):
+    return {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+
+
+def test_help_lists_commands_and_gui_usage():
+    out = run_cli("--help").stdout
+    for word in ("scan", "simulate", "export", "status", "--demo", "--screenshot"):
+        assert word in out
+
+
+def test_scan_json_shape(tmp_path):
+    from PIL import Image
+    Image.new("RGB", (10, 10), "red").save(tmp_path / "a.png")
+    Image.new("RGB", (10, 10), "red").save(tmp_path / "b.png")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    data = json.loads(run_cli("scan", str(tmp_path), "--json").stdout)
+    assert data["images"] == ["a.png", "b.png"]
+    assert [s["path"] for s in data["skipped"]] == ["empty.jpg"] and data["skipped"][0]["reason"]
+    assert data["duplicates"] == [["a.png", "b.png"]]
+
+
+def test_simulate_session_then_status_and_export(tmp_path, cache_env):
+    session = tmp_path / "sim.labeler"
+    out = run_cli("simulate", "--dataset", "digits", "--budget", "20", "--rounds", "1", "--batch", "5",
+                  "--session", str(session), "--json", env_extra=cache_env)
+    result = json.loads(out.stdout)
+    run = result["runs"][0]
+    assert run["human_labels"] == 25 and 0.5 < run["test_accuracy"] <= 1 and run["coverage"] == 1.0
+    assert set(result["mean"]) >= {"human_labels", "test_accuracy", "label_accuracy", "coverage", "seconds"}
+    status = json.loads(run_cli("status", str(session), "--json").stdout)
+    assert status["human"] == 25 and status["rounds"] == 2 and status["images"] == 1400
+    csv_path = tmp_path / "out.csv"
+    run_cli("export", str(session), "--out", str(csv_path), "--sources", "human")
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 25 and {r["source"] for r in rows} == {"human"}
+
+
+def test_bad_arguments_give_clear_errors(tmp_path):
+    out = run_cli("status", str(tmp_path / "missing.labeler"), check=False)
+    assert out.returncode == 2 and "No session file" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("simulate", "--images", str(tmp_path), check=False)
+    assert out.returncode == 2 and "--truth" in out.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_during_simulate_loses_no_committed_label(tmp_path, cache_env):
+    """Kill `simulate --session` at random moments; every answer printed before the kill survives."""
+    rng = random.Random(1234)
+    run_cli("simulate", "--dataset", "digits", "--budget", "5", env_extra=cache_env)  # warm the PNG folder
+    for attempt in range(4):
+        session = tmp_path / f"killed-{attempt}.labeler"
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py"), "simulate", "--dataset", "digits", "--budget", "40",
+             "--rounds", "30", "--batch", "10", "--session", str(session), "--print-answers"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ, **cache_env), cwd=ROOT)
+        answers = []
+        wanted = rng.randint(5, 200)            # kill after a random number of committed answers
+        deadline = time.monotonic() + 60
+        while len(answers) < wanted and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("answer\t"):
+                answers.append(line.rstrip("\n").split("\t")[1:])
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert answers, "simulate printed no answer before the kill"
+        status = json.loads(run_cli("status", str(session), "--json").stdout)
+        assert status["human"] >= len(answers)
+        csv_path = tmp_path / f"killed-{attempt}.csv"
+        run_cli("export", str(session), "--out", str(csv_path), "--sources", "human")
+        with open(csv_path, newline="", encoding="utf-8") as handle:
+            exported = {r["path"]: r["label"] for r in csv.DictReader(handle)}
+        for path, label in answers:
+            assert exported.get(path) == label
