@@ -110,12 +110,15 @@ def cmd_simulate(args) -> int:
         print("error: --images needs --truth CSV or --truth-from-folders", file=sys.stderr)
         return 2
     runs = []
+    truth = simulate.read_truth_csv(args.truth) if args.truth else None
+    data = None
     for seed in range(args.seeds):
-        if args.dataset == "digits":
-            data = simulate.digits_data(args.split, seed)
-        else:
-            truth = simulate.read_truth_csv(args.truth) if args.truth else None
-            data = simulate.images_data(args.images, truth, args.features, seed)
+        # fixed splits share one pool and test part; seeded splits draw a new one per seed
+        if data is None or (args.dataset != "digits" or args.split == "random"):
+            if args.dataset == "digits":
+                data = simulate.digits_data(args.split, seed)
+            else:
+                data = simulate.images_data(args.images, truth, args.features, seed)
         session_path = args.session if (args.session and seed == 0) else None
         if session_path and os.path.exists(session_path):
             print(f"error: {session_path} exists; choose a new session file", file=sys.stderr)
