@@ -1,0 +1,86 @@
+"""JobRunner: results on the GUI thread, progress, errors, cancellation, exclusivity."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QThread
+
+from labeler.types import Progress
+from ui.workers import JobRunner
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = JobRunner()
+    yield r
+    r.wait(5000)
+
+
+def test_result_arrives_on_gui_thread_with_progress(qtbot, runner):
+    gui = QThread.currentThread()
+    seen = {}
+    progress = []
+    runner.progress.connect(lambda d, t, m: progress.append((d, t, m)))
+
+    def job(p, cancel):
+        seen["worker"] = threading.current_thread().name
+        for i in range(5):
+            p(Progress(i + 1, 5, f"step {i}"))
+        return 42
+
+    def on_result(value):
+        seen["value"] = value
+        seen["thread_ok"] = QThread.currentThread() is gui
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        assert runner.run(job, on_result, "answer")
+    assert seen["value"] == 42 and seen["thread_ok"]
+    assert seen["worker"] != threading.main_thread().name
+    assert (5, 5, "step 4") in progress  # the final report is never throttled away
+    assert not runner.busy
+
+
+def test_exclusive_jobs_do_not_overlap_and_cancel_skips_result(qtbot, runner):
+    release = threading.Event()
+    results, messages, busy = [], [], []
+    runner.message.connect(messages.append)
+    runner.busyChanged.connect(busy.append)
+
+    def slow(p, cancel):
+        while not release.wait(0.01):
+            cancel.raise_if_cancelled()
+        return "done"
+    assert runner.run(slow, results.append, "Slow thing")
+    assert runner.busy
+    assert not runner.run(lambda p, c: 1, results.append, "second")  # refused while busy
+    assert runner.run(lambda p, c: 7, results.append, "side job", exclusive=False)
+    qtbot.waitUntil(lambda: 7 in results, timeout=5000)
+    with qtbot.waitSignal(runner.busyChanged, timeout=5000):
+        runner.cancel()
+    assert "done" not in results
+    assert any("Cancelled" in m for m in messages)
+    assert busy == [True, False]
+
+
+def test_errors_go_to_on_error_or_failed_signal(qtbot, runner):
+    errors = []
+
+    def boom(p, c):
+        raise PermissionError("no access to /x")
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        runner.run(boom, lambda r: None, "Reading", on_error=errors.append)
+    assert isinstance(errors[0], PermissionError)
+    with qtbot.waitSignal(runner.failed, timeout=5000) as blocker:
+        runner.run(boom, lambda r: None, "Reading")
+    title, message = blocker.args
+    assert title == "Reading failed"
+    assert "not allowed" in message and "What to do" in message and "Traceback" not in message
+
+
+def test_on_result_exception_is_reported(qtbot, runner):
+    def bad(_r):
+        raise ValueError("cannot apply")
+    with qtbot.waitSignal(runner.failed, timeout=5000) as blocker:
+        runner.run(lambda p, c: 1, bad, "Applying")
+    assert "cannot apply" in blocker.args[1]
+    assert not runner.busy

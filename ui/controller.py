@@ -1,0 +1,309 @@
+"""The one object widgets talk to: wraps a ``labeler.session.Session`` for the GUI thread."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import ui.qtcompat  # noqa: F401  (PySide6 6.12 emit() refcount fix)
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from labeler.session import Session
+from ui.workers import JobRunner
+
+log = logging.getLogger("labeler.ui")
+MAX_RECENT = 8
+Callback = Optional[Callable[[Any], None]]
+
+
+def settings() -> QSettings:
+    """The app's QSettings (an INI file; tests redirect it with QSettings.setPath)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "labeler", "labeler")
+
+
+class SessionController(QObject):
+    """Owns the open Session and the JobRunner; every widget goes through it.
+
+    Signals (all emitted on the GUI thread)
+    ---------------------------------------
+    ``sessionChanged()``      a session was opened, created or closed (``session`` may be None)
+    ``labelsChanged()``       labels, unsure marks, undo/redo, propagation
+    ``classesChanged()``      a class was added
+    ``featuresChanged()``     features computed or restored (``has_features``)
+    ``clusteringChanged()``   a clustering was applied
+    ``roundsChanged()``       an active-learning round was applied (new predictions, picks)
+    ``errorOccurred(str, str)`` title, readable message (what happened, what to do)
+    ``status(str)``           a short status-bar message
+
+    Attributes: ``session: Session | None``, ``runner: JobRunner``.
+
+    Human actions (GUI thread, commit at once, exceptions → ``errorOccurred``, return a
+    bool/None on failure): ``label(i, name)``, ``label_many(indices, name)``,
+    ``mark_unsure(i)``, ``clear_label(i)``, ``add_class(name)``, ``undo()``, ``redo()``,
+    ``propagate(percentile=None, clusters=None) -> int | None``, ``set_view_state(dict)``,
+    ``import_csv(path)``.
+
+    Background work (``start_*``; each returns False if an exclusive job is already
+    running; results are applied to the session on the GUI thread, then ``on_done(result)``
+    is called if given):
+    ``start_scan(folder, on_done)`` → ScanResult (nothing applied; see ``create_session``);
+    ``start_features(name="auto", on_done=None, **params)``; ``start_restore_features(on_done=None)``;
+    ``start_k_selection(ks, on_done)`` → clustering.KSelection (not exclusive);
+    ``start_silhouette(k, on_done)`` → (sample idx, silhouette values, cluster labels of the sample);
+    ``start_clustering(k, representative="closest", on_done=None)``;
+    ``start_round(batch_size=10, strategy="auto", on_done=None)`` → RoundRow;
+    ``start_export_csv(out, sources, min_conf, on_done)`` → rows written;
+    ``start_export_folders(out, mode, sources, min_conf, on_done)``;
+    ``start_map_2d(method, on_done)`` → (N, 2) array (not exclusive).
+
+    Session life: ``open_session(path) -> bool``, ``create_session(path, scan) -> bool``,
+    ``close_session()``, ``recent_sessions() -> list[str]``.
+    Queries are read directly from ``controller.session`` (GUI thread only).
+    """
+
+    sessionChanged = Signal()
+    labelsChanged = Signal()
+    classesChanged = Signal()
+    featuresChanged = Signal()
+    clusteringChanged = Signal()
+    roundsChanged = Signal()
+    viewChanged = Signal()
+    errorOccurred = Signal(str, str)
+    status = Signal(str)
+
+    def __init__(self, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.session: Optional[Session] = None
+        self.runner = JobRunner(self)
+        self.runner.failed.connect(self.errorOccurred)
+        self.runner.message.connect(self.status)
+        self._signals = {"labels": self.labelsChanged, "classes": self.classesChanged,
+                         "features": self.featuresChanged, "clustering": self.clusteringChanged,
+                         "rounds": self.roundsChanged, "view": self.viewChanged}
+
+    # ------------------------------------------------------------------ session life
+    @property
+    def has_features(self) -> bool:
+        return self.session is not None and self.session.features is not None
+
+    @property
+    def has_clustering(self) -> bool:
+        return self.session is not None and self.session.clustering is not None
+
+    def _adopt(self, session: Session) -> None:
+        self.close_session(emit=False)
+        self.session = session
+        session.subscribe(self._on_event)
+        if session.path != ":memory:":
+            self._remember(session.path)
+        self.sessionChanged.emit()
+
+    def open_session(self, path: str) -> bool:
+        try:
+            session = Session.open(path)
+        except Exception as exc:  # noqa: BLE001
+            self._error("Could not open the session", exc)
+            return False
+        self._adopt(session)
+        return True
+
+    def create_session(self, path: str, scan) -> bool:
+        try:
+            session = Session.create(path, scan)
+        except Exception as exc:  # noqa: BLE001
+            self._error("Could not create the session", exc)
+            return False
+        self._adopt(session)
+        return True
+
+    def close_session(self, emit: bool = True) -> None:
+        if self.session is None:
+            return
+        self.runner.cancel()
+        try:
+            self.session.close()
+        except Exception:  # noqa: BLE001
+            log.exception("closing the session")
+        self.session = None
+        if emit:
+            self.sessionChanged.emit()
+
+    def _on_event(self, what: str) -> None:
+        signal = self._signals.get(what)
+        if signal is not None:
+            signal.emit()
+
+    def recent_sessions(self) -> list[str]:
+        value = settings().value("recent", [])
+        items = [value] if isinstance(value, str) else list(value or [])
+        return [p for p in items if p and os.path.exists(p)]
+
+    def _remember(self, path: str) -> None:
+        path = os.path.abspath(path)
+        items = [p for p in self.recent_sessions() if os.path.abspath(p) != path]
+        settings().setValue("recent", [path] + items[: MAX_RECENT - 1])
+
+    # ------------------------------------------------------------------ human actions
+    def _error(self, title: str, exc: BaseException) -> None:
+        from ui.dialogs import describe_error
+        log.error("%s", title, exc_info=exc)
+        self.errorOccurred.emit(title, describe_error(exc))
+
+    def _act(self, title: str, fn: Callable, *args, **kwargs):
+        if self.session is None:
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            self._error(title, exc)
+            return None
+
+    def label(self, index: int, name: str) -> bool:
+        return self._act("Could not save the label", self._label, index, name) is not None
+
+    def _label(self, index: int, name: str) -> bool:
+        self.session.label(index, name)
+        return True
+
+    def label_many(self, indices: Iterable[int], name: str) -> bool:
+        return self._act("Could not save the labels", lambda: self.session.label_many(indices, name) or True) \
+            is not None
+
+    def mark_unsure(self, index: int) -> None:
+        self._act("Could not mark the image", lambda: self.session.mark_unsure(index))
+
+    def clear_label(self, index: int) -> None:
+        self._act("Could not clear the label", lambda: self.session.clear_label(index))
+
+    def add_class(self, name: str) -> bool:
+        return self._act("Could not add the class", lambda: self.session.add_class(name) or True) is not None
+
+    def undo(self) -> Optional[list[int]]:
+        touched = self._act("Could not undo", lambda: self.session.undo())
+        if touched is not None:
+            self.status.emit("Undone")
+        return touched
+
+    def redo(self) -> Optional[list[int]]:
+        touched = self._act("Could not redo", lambda: self.session.redo())
+        if touched is not None:
+            self.status.emit("Redone")
+        return touched
+
+    def propagate(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None
+                  ) -> Optional[int]:
+        n = self._act("Could not propagate the labels", lambda: self.session.propagate(percentile, clusters))
+        if n is not None:
+            self.status.emit(f"Propagated {n} labels")
+        return n
+
+    def import_csv(self, path: str) -> Optional[tuple[int, list[str]]]:
+        return self._act("Could not import the labels", lambda: self.session.import_csv(path))
+
+    def set_view_state(self, state: dict) -> None:
+        self._act("Could not save the view", lambda: self.session.set_view_state(state))
+
+    def view_state(self) -> dict:
+        return {} if self.session is None else dict(self.session.view_state())
+
+    # ------------------------------------------------------------------ background work
+    def _start(self, make_job: Callable, apply: Callback, on_done: Callback, description: str,
+               exclusive: bool = True) -> bool:
+        """Build the job on the GUI thread (errors → dialog), run it, apply, then call on_done."""
+        try:
+            job = make_job()
+        except Exception as exc:  # noqa: BLE001
+            self._error(f"Could not start: {description}", exc)
+            return False
+        if job is None:
+            return False
+
+        def finish(result):
+            out = apply(result) if apply is not None else None
+            if on_done is not None:
+                on_done(result if out is None else out)
+        started = self.runner.run(job, finish, description, exclusive=exclusive)
+        if not started:
+            self.status.emit("Busy: wait for the current task to finish, or cancel it")
+        return started
+
+    def start_scan(self, folder: str, on_done: Callback) -> bool:
+        from labeler.scan import scan_folder
+        return self._start(lambda: (lambda progress=None, cancel=None:
+                                    scan_folder(folder, progress=progress, cancel=cancel)),
+                           None, on_done, f"Scanning {os.path.basename(folder) or folder}")
+
+    def start_features(self, name: str = "auto", on_done: Callback = None, **params) -> bool:
+        return self._start(lambda: self.session.features_job(name, **params),
+                           lambda r: self.session.apply_features(r), on_done, f"Computing {name} features")
+
+    def start_restore_features(self, on_done: Callback = None) -> bool:
+        return self._start(lambda: self.session.restore_features_job(),
+                           lambda r: self.session.apply_features(r), on_done, "Loading features")
+
+    def start_k_selection(self, ks: Sequence[int], on_done: Callback) -> bool:
+        return self._start(lambda: self.session.k_selection_job(ks), None, on_done,
+                           "Comparing numbers of clusters", exclusive=False)
+
+    def start_silhouette(self, k: int, on_done: Callback) -> bool:
+        from labeler import clustering as cl
+
+        def make():
+            X = self.session._require_features()
+            seed = self.session.random_state
+
+            def job(progress=None, cancel=None):
+                fit = cl.fit_clusters(X, int(k), random_state=seed, progress=progress, cancel=cancel)
+                idx, values = cl.silhouette_diagram(X, fit.labels, random_state=seed)
+                return idx, values, fit.labels[idx]
+            return job
+        return self._start(make, None, on_done, f"Silhouette diagram for k={k}", exclusive=False)
+
+    def start_clustering(self, k: int, representative: str = "closest", on_done: Callback = None) -> bool:
+        return self._start(lambda: self.session.clustering_job(int(k), representative),
+                           lambda r: self.session.apply_clustering(r), on_done, f"Clustering into {k} groups")
+
+    def start_round(self, batch_size: int = 10, strategy: str = "auto", on_done: Callback = None) -> bool:
+        return self._start(lambda: self.session.round_job(int(batch_size), strategy),
+                           lambda r: self.session.apply_round(r, strategy), on_done,
+                           "Training the model and choosing images")
+
+    def start_export_csv(self, out: str, sources=None, min_conf: float = 0.0, on_done: Callback = None) -> bool:
+        return self._start(lambda: self.session.export_csv_job(out, sources, min_conf), None, on_done,
+                           f"Exporting {os.path.basename(out)}")
+
+    def start_export_folders(self, out: str, mode: str = "copy", sources=None, min_conf: float = 0.0,
+                             on_done: Callback = None) -> bool:
+        return self._start(lambda: self.session.export_folders_job(out, mode, sources, min_conf), None,
+                           on_done, f"Exporting class folders to {os.path.basename(out)}")
+
+    def start_map_2d(self, method: str = "pca", on_done: Callback = None) -> bool:
+        from labeler import clustering as cl
+
+        def make():
+            X = self.session._require_features()
+            seed = self.session.random_state
+            return lambda progress=None, cancel=None: cl.map_2d(X, method=method, random_state=seed,
+                                                                progress=progress, cancel=cancel)
+        return self._start(make, None, on_done, f"2-D map ({method})", exclusive=False)
+
+    # ------------------------------------------------------------------ label display helpers
+    def display_label(self, index: int) -> tuple[str, str, float]:
+        """(label text, source, confidence) as the grids show it: human/propagated, else prediction."""
+        s = self.session
+        if s is None:
+            return "", "", 0.0
+        if s.is_unsure(index):
+            return "?", "unsure", 0.0
+        info = s.label_of(index)
+        if info is not None and info.label is not None:
+            return info.label, info.source, float(info.confidence)
+        pred = s.prediction(index)
+        if pred is not None:
+            return pred[0], "predicted", float(pred[1])
+        return "", "", 0.0
+
+    def suggestion(self, index: int) -> Optional[str]:
+        """What Enter accepts: the current label, else the model's prediction."""
+        label, source, _ = self.display_label(index)
+        return label if label and source != "unsure" else None
