@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
-from .clustering import blas_threads
+from .graph import blas_threads
 
 QUERY_STRATEGIES = ("least_confidence", "margin", "entropy", "random")
 
@@ -98,3 +98,88 @@ def select_batch(X, scores: np.ndarray, batch_size: int, *, exclude: Sequence[in
         if i not in picks and not near_duplicates_of(X, np.array([i]), picks)[0]:
             picks = np.append(picks, i)
     return picks.astype(int)
+
+
+# --- the classifier ---------------------------------------------------------------------
+# Measured on digits (all 1,400 labels, book3 split): RBF SVM 96.0 %, 5-NN 96.7 %, logistic
+# regression 90.9 %; on noisy letters/textures/coloured digits the SVM was best or close
+# everywhere (kNN fell to 73 % on textures).  C=10 with gamma="scale" (1 / (D * Var(X)))
+# takes its width from the data.
+SVM_C = 10.0
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def svm_scores(svm, X, n_classes: int) -> np.ndarray:
+    """(N, n_classes) one-vs-rest SVM scores; classes the SVM never saw get a very low score."""
+    from sklearn.svm import SVC  # noqa: F401  (documentation: svm is an SVC)
+    out = np.full((len(X), n_classes), -1e3)
+    seen = np.asarray(svm.classes_, dtype=int)
+    if len(seen) == 1:
+        out[:, seen[0]] = 0.0
+        return out
+    d = svm.decision_function(X)
+    if d.ndim == 1:  # binary: positive means classes_[1]
+        d = np.stack([-d, d], axis=1) / 2.0
+    out[:, seen] = d
+    return out
+
+
+def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """Temperature T minimising the negative log-likelihood of softmax(scores / T) for labels y."""
+    if len(y) == 0:
+        return 1.0
+    rows = np.arange(len(y))
+    best, best_nll = 1.0, np.inf
+    for T in np.exp(np.linspace(np.log(0.02), np.log(20.0), 80)):
+        p = _softmax(scores / T)[rows, y]
+        nll = -np.mean(np.log(np.clip(p, 1e-12, 1.0)))
+        if nll < best_nll:
+            best, best_nll = float(T), nll
+    return best
+
+
+class CalibratedSVM:
+    """RBF SVM whose one-vs-rest scores become probabilities by temperature scaling.
+
+    Labels are integer class ids 0..n_classes-1; the temperature is fitted on held-out
+    (cross-fitted) scores by the caller and passed in, so the probabilities are not the
+    over-confident in-sample ones.
+    """
+
+    def __init__(self, n_classes: int, temperature: float = 1.0, C: float = SVM_C, random_state=0):
+        self.n_classes = n_classes
+        self.temperature = temperature
+        self.C = C
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        from sklearn.svm import SVC
+        y = np.asarray(y, dtype=int)
+        self.classes_ = np.arange(self.n_classes)
+        with blas_threads(1):
+            if len(np.unique(y)) < 2:
+                self.svm_ = _Constant(int(y[0]) if len(y) else 0)
+            else:
+                self.svm_ = SVC(C=self.C, gamma="scale", random_state=self.random_state).fit(
+                    X, y, sample_weight=sample_weight)
+        return self
+
+    def scores(self, X) -> np.ndarray:
+        with blas_threads(1):
+            return svm_scores(self.svm_, np.asarray(X, dtype=np.float64), self.n_classes)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return _softmax(self.scores(X) / self.temperature)
+
+    def predict(self, X) -> np.ndarray:
+        return self.scores(X).argmax(axis=1)
+
+
+class _Constant:
+    def __init__(self, label: int):
+        self.classes_ = np.array([label])

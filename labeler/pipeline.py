@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import SVC
 
-from .active import QUERY_STRATEGIES, select_batch, uncertainty
-from .clustering import blas_threads
-from .propagation import Propagation, knn_affinity, spread
+from .active import QUERY_STRATEGIES, CalibratedSVM, _softmax, fit_temperature, select_batch, uncertainty
+from .graph import knn_affinity, spread
+from .propagation import Propagation, self_train
 from .types import CancelToken, ProgressCallback, check, report
 
 STRATEGIES = ("auto",) + QUERY_STRATEGIES
@@ -34,47 +32,17 @@ class RoundResult:
 
 
 class PoolModel:
-    """What run_round trained, usable on new images: predict / predict_proba / classes_."""
+    """What run_round trained, usable on new images: predict / predict_proba / classes_ (str labels)."""
 
-    def __init__(self, estimator, classes: np.ndarray):
+    def __init__(self, estimator: CalibratedSVM, classes: np.ndarray):
         self.estimator_ = estimator
         self.classes_ = np.asarray(classes, dtype=object)
 
     def predict_proba(self, X) -> np.ndarray:
-        with blas_threads(1):
-            p = self.estimator_.predict_proba(np.asarray(X, dtype=np.float64))
-        out = np.zeros((len(p), len(self.classes_)))
-        out[:, np.asarray(self.estimator_.classes_, dtype=int)] = p
-        return out
+        return self.estimator_.predict_proba(X)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-
-class _ConstantModel:
-    """Fallback when only one class has been seen."""
-
-    def __init__(self, n_classes: int):
-        self.classes_ = np.arange(n_classes)
-
-    def fit(self, X, y, sample_weight=None):
-        self.classes_ = np.unique(y)
-        return self
-
-    def predict_proba(self, X):
-        return np.ones((len(X), len(self.classes_))) / len(self.classes_)
-
-
-def _fit_classifier(X, y, w, random_state):
-    classes, counts = np.unique(y, return_counts=True)
-    if len(classes) < 2:
-        return _ConstantModel(1).fit(X, y)
-    with blas_threads(1):
-        if counts.min() >= 5:
-            clf = SVC(C=10.0, gamma="scale", probability=True, random_state=random_state)
-        else:
-            clf = LogisticRegression(max_iter=2000)
-        return clf.fit(X, y, sample_weight=w)
+        return self.classes_[self.estimator_.predict(X)]
 
 
 def _stop_signal(n_used: int, est: Optional[float], history: Sequence) -> tuple[bool, str]:
@@ -110,28 +78,37 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     n_classes = len(classes)
     check(cancel)
     report(progress, 0, 4, "graph")
+    h_cls = np.searchsorted(classes, h_lab)
 
-    # 1. spread human + propagated labels over the kNN graph
+    # 1. Spread human + propagated labels over the kNN graph: a first label for every image.
     W = knn_affinity(X)
     seed_idx = np.concatenate([h_idx, p_idx])
     seed_cls = np.searchsorted(classes, np.concatenate([h_lab, p_lab]))
     seed_w = np.concatenate([np.ones(len(h_idx)), p_conf])
-    F = spread(W, seed_idx, seed_cls, max(n_classes, 1), seed_weight=seed_w) if n_classes else np.ones((n, 1))
-    check(cancel)
-    report(progress, 1, 4, "classifier")
-
-    # 2. classifier on human labels + the graph's labels
+    F = spread(W, seed_idx, seed_cls, max(n_classes, 1), seed_weight=seed_w)
     y_pool = F.argmax(axis=1)
-    y_pool[h_idx] = np.searchsorted(classes, h_lab)
-    w_pool = F.max(axis=1)
-    w_pool[h_idx] = 1.0
-    est = _fit_classifier(X, y_pool, w_pool, random_state)
-    model = PoolModel(est, classes)
-    proba = 0.5 * (model.predict_proba(X) + F)
+    # a propagated label stands until self-training finds evidence against it
+    y_pool[p_idx] = np.searchsorted(classes, p_lab)
+    y_pool[h_idx] = h_cls
+    check(cancel)
+    report(progress, 1, 4, "self-training")
+
+    # 2. Cross-fitted self-training with an RBF SVM: each image is relabelled by a model
+    #    that never saw its current label; human labels are fixed and always trained on.
+    y_pool, scores, y_prev = self_train(X, y_pool, h_idx, n_classes, random_state=random_state,
+                                        cancel=cancel)
+    free = np.ones(n, dtype=bool)
+    free[h_idx] = False
+    # Temperature scaling on the held-out scores: the probabilities mean what they say on
+    # data the model did not train on.
+    T = fit_temperature(scores[free], y_prev[free])
+    proba = _softmax(scores / T)
     proba[h_idx] = 0.0
-    proba[h_idx, np.searchsorted(classes, h_lab)] = 1.0
+    proba[h_idx, h_cls] = 1.0
     predicted = classes[proba.argmax(axis=1)].astype(object)
     confidence = proba.max(axis=1)
+    est = CalibratedSVM(n_classes, temperature=T, random_state=random_state).fit(X, y_pool)
+    model = PoolModel(est, classes)
     check(cancel)
     report(progress, 2, 4, "picks")
 
