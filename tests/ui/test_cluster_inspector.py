@@ -1,0 +1,157 @@
+"""Cluster inspector: live cutoff, propagate/undo, relabel by keys."""
+from __future__ import annotations
+
+import csv
+import os
+
+import pytest
+from PySide6.QtCore import Qt
+
+from labeler.propagation import propagation_cutoff
+from labeler.scan import scan_folder
+from ui.panels.cluster_inspector import ClusterInspector
+
+K = 12
+
+
+@pytest.fixture
+def clustered(qtbot, controller, demo_folder, tmp_path):
+    """A session over the demo digits with pixel features and K clusters."""
+    assert controller.create_session(str(tmp_path / "i.labeler"), scan_folder(demo_folder))
+    s = controller.session
+    # jobs run synchronously here: these tests are about the panel, not the workers
+    s.apply_features(s.features_job("pixels")(None, None))
+    s.apply_clustering(s.clustering_job(K)(None, None))
+    with open(os.path.join(demo_folder, "truth.csv"), newline="") as f:
+        truth = {r["path"]: r["label"] for r in csv.DictReader(f)}
+    return controller, truth
+
+
+@pytest.fixture
+def inspector(qtbot, clustered):
+    controller, _truth = clustered
+    w = ClusterInspector(controller)
+    qtbot.addWidget(w)
+    w.resize(1100, 700)
+    w.show()
+    return w
+
+
+def _biggest_cluster(session) -> int:
+    return max(range(K), key=lambda c: len(session.cluster_members(c)))
+
+
+def test_lists_every_cluster_and_its_members_by_distance(inspector, clustered):
+    controller, _ = clustered
+    s = controller.session
+    assert inspector.cluster_model.rowCount() == K
+    c = _biggest_cluster(s)
+    inspector.show_cluster(c)
+    assert inspector.members == [int(i) for i in s.cluster_members(c)]
+    assert inspector.members_view.current_image() == s.representatives()[c]
+    assert inspector.cluster_list.currentIndex().row() == c
+
+
+@pytest.mark.parametrize("percentile", [0, 50, 100, 33])
+def test_slider_marks_members_inside_the_cutoff(inspector, clustered, percentile):
+    controller, truth = clustered
+    s = controller.session
+    c = _biggest_cluster(s)
+    rep = s.representatives()[c]
+    controller.label(rep, truth[s.images[rep].path])
+    inspector.show_cluster(c)
+    inspector.findChild(type(inspector.slider), "percentileSlider").setValue(percentile)
+    expected = propagation_cutoff(s.clustering, c, percentile)
+    assert inspector.cutoff == expected
+    assert inspector.spin.value() == percentile
+    inside = inspector.members_view.cutoff_delegate.inside
+    assert [inside(r) for r in range(len(inspector.members))] == [r < expected for r in range(len(inspector.members))]
+    # the edge strip: the last few in, the first few out, in distance order
+    edge = inspector.edge_model.indices()
+    members = inspector.members
+    assert edge == members[max(0, expected - 3):expected] + members[expected:expected + 3]
+    receive = len(s.propagation_preview(percentile, [c]).idx)
+    assert f"({receive})" in inspector.propagate_button.text()
+    assert inspector.propagate_button.isEnabled() == (receive > 0)
+
+
+def test_propagate_cluster_then_undo_restores(qtbot, inspector, clustered):
+    controller, truth = clustered
+    s = controller.session
+    c = _biggest_cluster(s)
+    rep = s.representatives()[c]
+    label = truth[s.images[rep].path]
+    inspector.show_cluster(c)
+    controller.label(rep, label)
+    inspector.set_percentile(50)
+    expected = len(s.propagation_preview(50, [c]).idx)
+    assert expected > 0
+    qtbot.mouseClick(inspector.propagate_button, Qt.MouseButton.LeftButton)
+    propagated = s.propagated_labels()
+    assert len(propagated) == expected
+    assert all(e.cluster == c and e.label == label for e in propagated.values())
+    assert inspector._summaries[c].propagated == expected
+    assert f"{expected} propagated" in inspector.audit_label.text()
+    assert inspector.undo_button.isEnabled()
+    qtbot.mouseClick(inspector.undo_button, Qt.MouseButton.LeftButton)
+    assert s.propagated_labels() == {}
+    assert s.human_labels() == {rep: label}
+    assert inspector._summaries[c].propagated == 0
+
+
+def test_propagate_all_uses_every_labeled_representative(qtbot, inspector, clustered):
+    controller, truth = clustered
+    s = controller.session
+    reps = s.representatives()
+    for rep in reps[:5]:
+        controller.label(rep, truth[s.images[rep].path])
+    inspector.set_percentile(40)
+    expected = len(s.propagation_preview(40).idx)
+    qtbot.waitUntil(lambda: f"({expected})" in inspector.propagate_all_button.text(), timeout=2000)
+    qtbot.mouseClick(inspector.propagate_all_button, Qt.MouseButton.LeftButton)
+    assert len(s.propagated_labels()) == expected
+    assert {e.cluster for e in s.propagated_labels().values()} <= set(range(5))
+    assert s.percentile == 40
+
+
+def test_number_key_and_typed_class_relabel_members_and_win_over_propagation(qtbot, inspector, clustered):
+    controller, truth = clustered
+    s = controller.session
+    c = _biggest_cluster(s)
+    rep = s.representatives()[c]
+    label = truth[s.images[rep].path]
+    controller.label(rep, label)
+    other = "9" if label != "9" else "8"
+    reps_other = s.representatives()[(c + 1) % K]
+    controller.label(reps_other, other)  # makes class `other` known
+    inspector.show_cluster(c)
+    inspector.set_percentile(100)
+    member = inspector.members[1]
+    view = inspector.members_view
+    view.setFocus()
+    view.select_image(member)
+    qtbot.keyClick(view, other)  # a class named like the digit wins
+    assert s.label_of(member).label == other and s.label_of(member).source == "human"
+    assert view.current_image() == inspector.members[2]  # focus moved on
+    view.select_image(inspector.members[3])
+    view.setFocus()
+    qtbot.keyClick(view, "o")  # the first letter moves the focus to the class entry...
+    assert inspector.class_entry.hasFocus() and inspector.class_entry.text() == "o"
+    qtbot.keyClicks(inspector.class_entry, "dd")  # ...where the rest is typed
+    qtbot.keyClick(inspector.class_entry, Qt.Key.Key_Return)
+    assert s.label_of(inspector.members[3]).label == "odd"
+    assert view.hasFocus()
+    inspector.propagate_current()
+    assert s.label_of(member).label == other and s.label_of(member).source == "human"
+    assert s.label_of(inspector.members[3]).label == "odd"
+    assert s.label_of(inspector.members[4]).source == "propagated"
+    assert reps_other not in s.propagated_labels()
+
+
+def test_empty_states(qtbot, controller, demo_folder, tmp_path):
+    w = ClusterInspector(controller)
+    qtbot.addWidget(w)
+    assert "Open a session" in w.header.text()
+    assert controller.create_session(str(tmp_path / "e.labeler"), scan_folder(demo_folder))
+    assert "Cluster the images" in w.header.text()
+    assert not w.propagate_all_button.isEnabled()

@@ -1,0 +1,89 @@
+"""Keyboard labeling shared by the panels: number keys, typed class names, Enter.
+
+A ``LabelKeys`` filter sits on a thumbnail view.  A digit key asks for a class, Enter
+asks to accept, and any other printable key starts typing a class name in the panel's
+``ClassEntry`` (which completes from the session's classes); Enter there labels.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt, Signal
+from PySide6.QtWidgets import QCompleter, QLineEdit
+
+DIGIT_KEYS = "1234567890"  # positional order: key 1 is the first class, key 0 the tenth
+
+
+def class_for_key(key: str, classes: Sequence[str]) -> Optional[str]:
+    """The class a digit key stands for.
+
+    A class named exactly like the digit wins (digits data: key 3 means class "3");
+    otherwise keys 1..9, 0 pick the 1st..10th class.  None if there is no such class.
+    """
+    if len(key) != 1 or key not in DIGIT_KEYS:
+        return None
+    if key in classes:
+        return key
+    position = DIGIT_KEYS.index(key)
+    return classes[position] if position < len(classes) else None
+
+
+class ClassEntry(QLineEdit):
+    """A line edit for a class name with completion; ``classChosen(name)`` on Enter."""
+
+    classChosen = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setPlaceholderText("Type a class, Enter")
+        self.setClearButtonEnabled(True)
+        self._names = QStringListModel(self)
+        completer = QCompleter(self._names, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.setCompleter(completer)
+        self.returnPressed.connect(self._chosen)
+
+    def set_classes(self, classes: Sequence[str]) -> None:
+        self._names.setStringList(list(classes))
+
+    def _chosen(self) -> None:
+        name = self.text().strip()
+        if name:
+            self.clear()
+            self.classChosen.emit(name)
+
+
+class LabelKeys(QObject):
+    """Event filter for a view: digits → ``classKey(str)``, Enter → ``acceptKey()``,
+    other printable text → typed into ``entry`` (which takes the focus)."""
+
+    classKey = Signal(str)
+    acceptKey = Signal()
+
+    def __init__(self, view, entry: Optional[ClassEntry] = None, classes=lambda: []):
+        super().__init__(view)
+        self._entry = entry
+        self._classes = classes
+        view.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
+        if event.type() != QEvent.Type.KeyPress:
+            return False
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if mods not in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
+            return False  # leave Ctrl+Z, Ctrl+A ... to the shell
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.acceptKey.emit()
+            return True
+        text = event.text()
+        if len(text) == 1 and text in DIGIT_KEYS and mods == Qt.KeyboardModifier.NoModifier:
+            name = class_for_key(text, list(self._classes()))
+            if name is not None:
+                self.classKey.emit(name)
+                return True
+        if self._entry is not None and len(text) == 1 and text.isprintable() and not text.isspace():
+            self._entry.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            self._entry.setText(text)
+            return True
+        return False
