@@ -56,15 +56,18 @@ class ClassEntry(QLineEdit):
 
 class LabelKeys(QObject):
     """Event filter for a view: digits → ``classKey(str)``, Enter → ``acceptKey()``,
-    other printable text → typed into ``entry`` (which takes the focus)."""
+    other printable text → typed into ``entry`` (which takes the focus).  With
+    ``space_unsure`` Space emits ``unsureKey()`` (QListView would toggle the selection)."""
 
     classKey = Signal(str)
     acceptKey = Signal()
+    unsureKey = Signal()
 
-    def __init__(self, view, entry: Optional[ClassEntry] = None, classes=lambda: []):
+    def __init__(self, view, entry: Optional[ClassEntry] = None, classes=lambda: [], space_unsure: bool = False):
         super().__init__(view)
         self._entry = entry
         self._classes = classes
+        self._space_unsure = space_unsure
         view.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
@@ -75,6 +78,9 @@ class LabelKeys(QObject):
             return False  # leave Ctrl+Z, Ctrl+A ... to the shell
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.acceptKey.emit()
+            return True
+        if self._space_unsure and event.key() == Qt.Key.Key_Space and mods == Qt.KeyboardModifier.NoModifier:
+            self.unsureKey.emit()
             return True
         text = event.text()
         if len(text) == 1 and text in DIGIT_KEYS and mods == Qt.KeyboardModifier.NoModifier:

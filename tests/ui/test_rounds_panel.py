@@ -1,0 +1,116 @@
+"""Rounds panel: background round, Enter accepts the guess, number key / typed class corrects."""
+from __future__ import annotations
+
+import csv
+import os
+
+import pytest
+from PySide6.QtCore import Qt
+
+from labeler.pipeline import STRATEGIES
+from labeler.scan import scan_folder
+from ui.panels.rounds import RoundsPanel
+
+
+@pytest.fixture
+def panel(qtbot, controller, demo_folder, tmp_path):
+    assert controller.create_session(str(tmp_path / "r.labeler"), scan_folder(demo_folder))
+    s = controller.session
+    s.apply_features(s.features_job("pixels")(None, None))  # synchronous: the panel is under test
+    s.apply_clustering(s.clustering_job(15)(None, None))
+    with open(os.path.join(demo_folder, "truth.csv"), newline="") as f:
+        truth = {r["path"]: r["label"] for r in csv.DictReader(f)}
+    for rep in s.representatives():
+        s.label(rep, truth[s.images[rep].path])
+    s.propagate(50)
+    w = RoundsPanel(controller)
+    qtbot.addWidget(w)
+    w.resize(1000, 650)
+    w.show()
+    return w
+
+
+def _run_round(qtbot, panel, batch=8):
+    panel.batch_spin.setValue(batch)
+    with qtbot.waitSignal(panel.roundFinished, timeout=120000):
+        qtbot.mouseClick(panel.next_button, Qt.MouseButton.LeftButton)
+    assert panel.next_button.isEnabled()
+
+
+def test_strategies_offered_and_empty_state(panel):
+    combo = panel.findChild(type(panel.strategy_combo), "roundsStrategy")
+    assert [combo.itemData(i) for i in range(combo.count())] == list(STRATEGIES)
+    assert "No round yet" in panel.accuracy_label.text()
+    assert panel.model.rowCount() == 0
+    assert not panel.accept_button.isEnabled()
+
+
+def test_round_runs_in_background_and_shows_the_batch(qtbot, panel):
+    s = panel.controller.session
+    panel.batch_spin.setValue(8)
+    with qtbot.waitSignal(panel.roundFinished, timeout=120000):
+        assert panel.next_round()
+        assert not panel.next_button.isEnabled()  # busy while training
+        assert "Training" in panel.state_label.text()
+    row = s.rounds[-1]
+    assert panel.picks == row.picks and len(panel.picks) == 8
+    assert panel.model.indices() == row.picks
+    assert f"Round {row.round}" in panel.accuracy_label.text()
+    assert panel.stop_banner.isVisibleTo(panel) == row.stop_suggested
+    if row.stop_suggested:
+        assert row.stop_reason in panel.stop_banner.text()
+    first = panel.current()
+    assert first == s.next_unlabeled(row.picks)
+    guess, conf = s.prediction(first)
+    assert panel.model.data(panel.model.index(0), Qt.ItemDataRole.DisplayRole) == f"guess {guess} · {conf:.0%}"
+
+
+def test_enter_accepts_guess_number_key_corrects_space_skips(qtbot, panel):
+    s = panel.controller.session
+    _run_round(qtbot, panel, batch=6)
+    picks = panel.picks
+    view = panel.view
+    view.setFocus()
+    first = panel.current()
+    guess = s.prediction(first)[0]
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert s.label_of(first).label == guess and s.label_of(first).source == "human"
+    second = panel.current()
+    assert second == s.next_unlabeled(picks, after=first) and second != first
+    other = "7" if s.prediction(second)[0] != "7" else "1"
+    qtbot.keyClick(view, other)
+    assert s.label_of(second).label == other and s.label_of(second).source == "human"
+    third = panel.current()
+    qtbot.keyClick(view, Qt.Key.Key_Space)
+    assert s.is_unsure(third)
+    fourth = panel.current()
+    qtbot.keyClick(view, "z")
+    assert panel.class_entry.hasFocus()
+    qtbot.keyClicks(panel.class_entry, "ebra")
+    qtbot.keyClick(panel.class_entry, Qt.Key.Key_Return)
+    assert s.label_of(fourth).label == "zebra"
+    assert view.hasFocus()
+    assert "4 of 6" in panel.answered_label.text()
+    assert panel.model.data(panel.model.index(picks.index(first)), Qt.ItemDataRole.DisplayRole) == f"✓ {guess}"
+    with qtbot.waitSignal(panel.batchAnswered, timeout=1000):
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert "6 of 6" in panel.answered_label.text()
+    assert panel.next_button.hasFocus()  # ready for the next round
+
+
+def test_answers_are_undoable_and_next_round_uses_them(qtbot, panel):
+    s = panel.controller.session
+    _run_round(qtbot, panel, batch=4)
+    first = panel.current()
+    n_before = len(s.human_labels())
+    panel.accept_guess()
+    assert len(s.human_labels()) == n_before + 1
+    panel.controller.undo()
+    assert first not in s.human_labels()
+    assert "0 of 4" in panel.answered_label.text()
+    panel.view.select_image(first)
+    panel.accept_guess()
+    _run_round(qtbot, panel, batch=4)
+    assert s.rounds[-1].n_labels == n_before + 1
+    assert first not in s.rounds[-1].picks

@@ -1,0 +1,248 @@
+"""Active-learning rounds: train in the background, then answer the model's questions.
+
+"Next round" trains on every label so far (on a worker, via the controller) and picks
+the images the model is least sure about.  Each pick shows the model's guess and its
+confidence: Enter accepts the guess, a number key or a typed class corrects it, Space
+skips; the focus then moves to the next unanswered pick.  The estimated accuracy and,
+when it says more labels stop paying off, the stop signal are shown prominently.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from labeler.pipeline import STRATEGIES
+from ui.panels.label_keys import ClassEntry, LabelKeys
+from ui.thumbnails import ThumbnailModel, ThumbnailView
+
+STRATEGY_NAMES = {"auto": "Automatic (margin)", "least_confidence": "Least confident", "margin": "Smallest margin",
+                  "entropy": "Highest entropy", "random": "Random (baseline)"}
+HELP = ("<b>Enter</b> accepts the model's guess, <b>1–9</b> or a typed class name corrects it, <b>Space</b> "
+        "skips. The next unanswered image is selected after each answer.")
+STOP_STYLE = "QLabel { background: #fff3cd; color: #7a4b00; border: 1px solid #e0a800; border-radius: 4px; " \
+             "padding: 8px; font-weight: bold; }"
+
+
+class RoundsPanel(QWidget):
+    """See module docstring.
+
+    Public API: ``RoundsPanel(controller, parent=None)``; ``next_round() -> bool`` (starts the
+    background round); ``accept_guess()``; ``correct(name)``; ``skip()``; ``picks`` (list[int]);
+    ``current() -> int | None``; ``reload()``.
+    Signals: ``roundStarted()``, ``roundFinished()`` (after the result was applied and shown),
+    ``batchAnswered()`` (every pick has an answer).
+    """
+
+    roundStarted = Signal()
+    roundFinished = Signal()
+    batchAnswered = Signal()
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.setObjectName("roundsPanel")
+        self.controller = controller
+        self.picks: list[int] = []
+        self._running = False
+        self._build()
+        controller.sessionChanged.connect(self.reload)
+        controller.featuresChanged.connect(self._update_enabled)
+        controller.roundsChanged.connect(self.reload)
+        controller.labelsChanged.connect(self._update_answered)
+        controller.classesChanged.connect(self._update_classes)
+        controller.runner.busyChanged.connect(self._update_enabled)
+        self.reload()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.batch_spin = QSpinBox(objectName="roundsBatchSize")
+        self.batch_spin.setRange(1, 500)
+        self.batch_spin.setValue(10)
+        self.batch_spin.setAccessibleName("Batch size")
+        self.strategy_combo = QComboBox(objectName="roundsStrategy")
+        for key in STRATEGIES:
+            self.strategy_combo.addItem(STRATEGY_NAMES.get(key, key), key)
+        self.next_button = QPushButton("&Next round", objectName="nextRoundButton")
+        self.next_button.setToolTip("Train on all labels so far and pick the images to ask next")
+        self.next_button.clicked.connect(self.next_round)
+        self.state_label = QLabel(objectName="roundsState")
+        top = QHBoxLayout()
+        for text, buddy in (("&Batch size:", self.batch_spin), ("&Strategy:", self.strategy_combo)):
+            label = QLabel(text)
+            label.setBuddy(buddy)
+            top.addWidget(label)
+            top.addWidget(buddy)
+        top.addWidget(self.next_button)
+        top.addWidget(self.state_label, 1)
+
+        self.accuracy_label = QLabel(objectName="roundsAccuracyLabel", wordWrap=True)
+        font = self.accuracy_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.accuracy_label.setFont(font)
+        self.stop_banner = QLabel(objectName="roundsStopBanner", wordWrap=True)
+        self.stop_banner.setStyleSheet(STOP_STYLE)
+        self.stop_banner.hide()
+        self.help = QLabel(HELP, objectName="roundsHelp", wordWrap=True)
+
+        self.model = ThumbnailModel(self.controller, side=128, parent=self)
+        self.model.set_caption(self._caption)
+        self.view = ThumbnailView()
+        self.view.setObjectName("roundsView")
+        self.view.setModel(self.model)
+        self.view.setSelectionMode(ThumbnailView.SelectionMode.SingleSelection)
+        self.answered_label = QLabel(objectName="roundsAnswered")
+        self.class_entry = ClassEntry()
+        self.class_entry.setObjectName("roundsClassEntry")
+        self.class_entry.classChosen.connect(self.correct)
+        self.keys = LabelKeys(self.view, self.class_entry, self._classes, space_unsure=True)
+        self.keys.classKey.connect(self.correct)
+        self.keys.acceptKey.connect(self.accept_guess)
+        self.keys.unsureKey.connect(self.skip)
+        self.accept_button = QPushButton("Accept guess (Enter)", objectName="roundsAcceptButton")
+        self.accept_button.clicked.connect(self.accept_guess)
+        self.skip_button = QPushButton("S&kip (Space)", objectName="roundsSkipButton")
+        self.skip_button.clicked.connect(self.skip)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.answered_label)
+        entry_label = QLabel("&Correct to:")
+        entry_label.setBuddy(self.class_entry)
+        bottom.addWidget(entry_label)
+        bottom.addWidget(self.class_entry, 1)
+        bottom.addWidget(self.accept_button)
+        bottom.addWidget(self.skip_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.accuracy_label)
+        layout.addWidget(self.stop_banner)
+        layout.addWidget(self.help)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+        chain = [self.batch_spin, self.strategy_combo, self.next_button, self.view, self.class_entry,
+                 self.accept_button, self.skip_button]
+        for a, b in zip(chain, chain[1:]):
+            QWidget.setTabOrder(a, b)
+
+    # ------------------------------------------------------------------ data
+    @property
+    def session(self):
+        return self.controller.session
+
+    def _classes(self) -> list[str]:
+        return [] if self.session is None else self.session.classes
+
+    def _caption(self, i: int) -> str:
+        s = self.session
+        if s is None:
+            return ""
+        if s.is_unsure(i):
+            return "skipped"
+        info = s.label_of(i)
+        if info is not None and info.source == "human":
+            return f"✓ {info.label}"
+        guess = s.prediction(i)
+        return "no guess" if guess is None else f"guess {guess[0]} · {guess[1]:.0%}"
+
+    def current(self) -> Optional[int]:
+        return self.view.current_image()
+
+    def reload(self) -> None:
+        s = self.session
+        self.picks = [] if s is None else [int(i) for i in s.current_picks()]
+        self.model.set_indices(self.picks)
+        self._update_classes()
+        self._update_status()
+        self._update_answered()
+        self._update_enabled()
+        if self.picks:
+            first = s.next_unlabeled(self.picks)
+            self.view.select_image(first if first is not None else self.picks[0])
+
+    def _update_status(self) -> None:
+        s = self.session
+        rounds = [] if s is None else s.rounds
+        if not rounds:
+            self.accuracy_label.setText("No round yet. Label some representatives, propagate, then press "
+                                        "<b>Next round</b>: the model will ask about the images it is least sure of.")
+            self.stop_banner.hide()
+            return
+        last = rounds[-1]
+        accuracy = "not estimated yet (needs 2+ human labels)" if last.estimated_accuracy is None \
+            else f"<b>{last.estimated_accuracy:.1%}</b>"
+        history = [f"{r.estimated_accuracy:.1%}" for r in rounds[-5:] if r.estimated_accuracy is not None]
+        trend = f" &nbsp;·&nbsp; recent rounds: {' → '.join(history)}" if len(history) > 1 else ""
+        self.accuracy_label.setText(f"Round {last.round} · trained on {last.n_labels} human labels · "
+                                    f"estimated accuracy {accuracy}{trend}")
+        self.stop_banner.setVisible(bool(last.stop_suggested))
+        if last.stop_suggested:
+            self.stop_banner.setText(f"⚑ More labels have stopped paying off: {last.stop_reason}. "
+                                     "Consider exporting now, or keep going if you need more accuracy.")
+
+    def _update_answered(self) -> None:
+        s = self.session
+        if s is None or not self.picks:
+            self.answered_label.setText("")
+            return
+        open_picks = [i for i in self.picks if s.next_unlabeled([i]) is not None]
+        done = len(self.picks) - len(open_picks)
+        self.answered_label.setText(f"<b>{done} of {len(self.picks)}</b> answered")
+
+    def _update_classes(self) -> None:
+        self.class_entry.set_classes(self._classes())
+
+    def _update_enabled(self, *_args) -> None:
+        ready = self.controller.has_features and not self.controller.runner.busy
+        self.next_button.setEnabled(ready)
+        has_picks = bool(self.picks)
+        for w in (self.accept_button, self.skip_button, self.class_entry):
+            w.setEnabled(has_picks)
+
+    # ------------------------------------------------------------------ actions
+    def next_round(self) -> bool:
+        if self.session is None:
+            return False
+        started = self.controller.start_round(self.batch_spin.value(), self.strategy_combo.currentData(),
+                                              on_done=self._round_done)
+        if started:
+            self._running = True
+            self.state_label.setText("Training the model and choosing images…")
+            self.roundStarted.emit()
+        return started
+
+    def _round_done(self, _row) -> None:
+        self._running = False
+        self.state_label.setText("")
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.roundFinished.emit()
+
+    def accept_guess(self) -> None:
+        i = self.current()
+        if i is None:
+            return
+        guess = self.session.prediction(i)
+        if guess is None:
+            self.controller.status.emit("The model has no guess for this image: press a number key or type a class")
+            return
+        self.correct(guess[0])
+
+    def correct(self, name: str) -> None:
+        i = self.current()
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        if i is not None and self.controller.label(i, name):
+            self._advance(i)
+
+    def skip(self) -> None:
+        i = self.current()
+        if i is not None:
+            self.controller.mark_unsure(i)
+            self._advance(i)
+
+    def _advance(self, after: int) -> None:
+        nxt = self.session.next_unlabeled(self.picks, after=after)
+        if nxt is None:
+            self.controller.status.emit("Batch answered: press Next round (Alt+N) to train again")
+            self.next_button.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.batchAnswered.emit()
+            return
+        self.view.select_image(nxt)
