@@ -1,0 +1,114 @@
+"""Export dialog: live preview equals filter_rows, and the CSV it writes holds exactly those rows."""
+from __future__ import annotations
+
+import csv
+import os
+
+import pytest
+from PySide6.QtCore import Qt
+
+from labeler.export import filter_rows
+from labeler.scan import scan_folder
+from ui.panels.export_dialog import ExportDialog
+
+
+@pytest.fixture
+def labeled(controller, demo_folder, tmp_path):
+    """Human, propagated and predicted labels with a spread of confidences."""
+    assert controller.create_session(str(tmp_path / "x.labeler"), scan_folder(demo_folder))
+    s = controller.session
+    s.apply_features(s.features_job("pixels")(None, None))
+    s.apply_clustering(s.clustering_job(15)(None, None))
+    with open(os.path.join(demo_folder, "truth.csv"), newline="") as f:
+        truth = {r["path"]: r["label"] for r in csv.DictReader(f)}
+    for rep in s.representatives():
+        s.label(rep, truth[s.images[rep].path])
+    s.propagate(50)
+    s.apply_round(s.round_job(5)(None, None))
+    return controller
+
+
+@pytest.fixture
+def dialog(qtbot, labeled):
+    d = ExportDialog(labeled)
+    qtbot.addWidget(d)
+    d.show()
+    return d
+
+
+def _rows_in(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_preview_follows_the_filters(qtbot, dialog, labeled):
+    s = labeled.session
+    rows = s.final_labels()
+    assert {r.source for r in rows if r.label} >= {"human", "propagated", "predicted"}
+    assert dialog.preview.total == len(filter_rows(rows, None, 0.0))
+    dialog.findChild(type(dialog.source_boxes["predicted"]), "exportSourcesPredicted").setChecked(False)
+    assert dialog.preview.total == len(filter_rows(rows, ["human", "propagated"], 0.0))
+    dialog.min_conf.setValue(90)
+    expected = filter_rows(rows, ["human", "propagated"], 0.9)
+    assert dialog.preview.total == len(expected)
+    assert dialog.preview.by_source["human"] == sum(1 for r in expected if r.source == "human")
+    assert str(len(expected)) in dialog.summary.text()
+    last = dialog.table.rowCount() - 1
+    assert dialog.table.item(last, 0).text() == "All classes"
+    assert dialog.table.item(last, 4).text() == str(len(expected))
+    for box in dialog.source_boxes.values():
+        box.setChecked(False)
+    assert dialog.preview.total == 0 and not dialog.export_button.isEnabled()
+
+
+def test_preview_refreshes_when_labels_change(dialog, labeled):
+    s = labeled.session
+    before = dialog.preview.by_source["human"]
+    unlabeled = next(i for i in range(s.n_images) if i not in s.human_labels())
+    labeled.label(unlabeled, "3")
+    assert dialog.preview.by_source["human"] == before + 1
+
+
+def test_export_csv_writes_exactly_the_filtered_rows(qtbot, dialog, labeled, tmp_path):
+    s = labeled.session
+    dialog.source_boxes["human"].setChecked(False)
+    dialog.min_conf.setValue(60)
+    out = tmp_path / "out" / "labels.csv"
+    os.makedirs(out.parent)
+    dialog.set_destination(str(out))
+    with qtbot.waitSignal(dialog.exported, timeout=30000) as blocker:
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    expected = filter_rows(s.final_labels(), ["propagated", "predicted"], 0.6)
+    written = _rows_in(out)
+    assert blocker.args == [str(out), len(expected)]
+    assert [(r["path"], r["label"], r["source"]) for r in written] == \
+        [(r.path, r.label, r.source) for r in expected]
+    assert all(float(r["confidence"]) >= 0.6 for r in written)
+    assert dialog.result() == ExportDialog.DialogCode.Accepted
+
+
+def test_export_folders_by_class(qtbot, dialog, labeled, tmp_path):
+    s = labeled.session
+    dialog.findChild(type(dialog.format_folders), "exportFormatFolders").setChecked(True)
+    assert dialog.folder_mode.isEnabled()
+    for source in ("propagated", "predicted"):
+        dialog.source_boxes[source].setChecked(False)
+    out = tmp_path / "by-class"
+    dialog.set_destination(str(out))
+    with qtbot.waitSignal(dialog.exported, timeout=30000):
+        assert dialog.start_export()
+    expected = filter_rows(s.final_labels(), ["human"], 0.0)
+    files = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs]
+    assert len(files) == len(expected)
+    assert {os.path.basename(os.path.dirname(f)) for f in files} == {r.label for r in expected}
+
+
+def test_export_failure_keeps_the_dialog_open(qtbot, dialog, labeled, tmp_path):
+    blocker_file = tmp_path / "a-file"
+    blocker_file.write_text("x")
+    dialog.set_destination(str(blocker_file / "labels.csv"))  # parent is a file: cannot write
+    with qtbot.waitSignal(labeled.errorOccurred, timeout=30000):
+        assert dialog.start_export()
+    qtbot.waitUntil(lambda: dialog.export_button.isEnabled(), timeout=5000)
+    assert dialog.isVisible()
+    assert "did not finish" in dialog.status_label.text()
