@@ -286,6 +286,8 @@ class DatasetMapPlot(PlotCanvas):
 
     def point_position(self, index: int) -> tuple[float, float]:
         """Widget (logical pixel) position of a point: for tests and keyboard navigation."""
+        if self.figure.stale:
+            self.draw()  # constrained layout moves the axes on the first draw at a new size
         x, y = self.ax.transData.transform(self.xy[index])
         ratio = self.devicePixelRatioF() or 1.0
         return x / ratio, (self.figure.bbox.height - y) / ratio

@@ -33,3 +33,21 @@ def test_label_codes_and_nearest():
     xy = np.array([[0, 0], [1, 1], [5, 5.0]])
     assert nearest_point(xy, [1, 2], (4, 4)) == 2
     assert nearest_point(xy, [], (4, 4)) is None
+
+
+def test_labels_and_counts_match_session_class_counts(tmp_path):
+    from labeler.clustering import Clustering
+    from labeler.plot_data import labels_and_counts
+    from labeler.session import Session
+    from labeler.types import ImageRecord, ScanResult
+    images = [ImageRecord(f"i{i}.png", 1, 0.0, f"{i:040x}", 8, 8) for i in range(6)]
+    s = Session.create(":memory:", ScanResult("/x", images, []))
+    s.apply_clustering(Clustering(labels=np.array([0, 0, 0, 1, 1, 1]), distances=np.arange(6.0),
+                                  representatives=np.array([0, 3]), centers=np.zeros((2, 1)), k=2))
+    s.label(0, "a")
+    s.add_class("empty")
+    s.propagate(70)
+    rows = s.final_labels()
+    labels, counts = labels_and_counts(rows, s.classes)
+    assert labels == [r.label for r in rows]
+    assert counts == s.class_counts()
