@@ -1,0 +1,140 @@
+"""On-disk cache of raw per-image feature vectors.
+
+Layout: ``<cache_dir>/features/<name>-<hash>/`` holds ``index.json`` and one
+``vectors-<token>.npy`` matrix. The index maps an absolute image path to
+``[row, size, mtime]`` and names the matrix file it indexes. A write saves a new
+matrix under a fresh name (temp file + ``os.replace``), then swaps the index the
+same way, then deletes the old matrix, so a reader (or a crash) only ever sees a
+complete index with its complete matrix. Nothing is pickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from typing import Optional
+
+import numpy as np
+
+from labeler.features.base import params_hash
+
+INDEX_NAME = "index.json"
+VERSION = 1
+
+
+def _atomic_write(path: str, write) -> None:
+    """Call ``write(file_object)`` on a temp file beside ``path``, then rename it over ``path``."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class FeatureCache:
+    """Raw vectors of one extractor configuration, keyed by (path, size, mtime)."""
+
+    def __init__(self, cache_dir: str, name: str, params: dict) -> None:
+        self.name = name
+        self.params = params
+        self.directory = os.path.join(cache_dir, "features", f"{name}-{params_hash(name, params)}")
+        self._entries: dict[str, tuple[int, int, float]] = {}
+        self._matrix: Optional[np.ndarray] = None
+        self._matrix_file: Optional[str] = None
+        self._load()
+
+    # -- reading ---------------------------------------------------------------
+    def _load(self) -> None:
+        index_path = os.path.join(self.directory, INDEX_NAME)
+        try:
+            with open(index_path, "r", encoding="utf-8") as fh:
+                index = json.load(fh)
+            if index.get("version") != VERSION or index.get("name") != self.name:
+                return
+            matrix_file = index["matrix"]
+            matrix = np.load(os.path.join(self.directory, matrix_file), allow_pickle=False)
+            entries = {p: (int(r), int(s), float(m)) for p, (r, s, m) in index["entries"].items()}
+            if matrix.ndim != 2 or any(r >= matrix.shape[0] for r, _, _ in entries.values()):
+                return
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # missing or damaged cache: start empty, it is only a cache
+        self._entries, self._matrix, self._matrix_file = entries, matrix, matrix_file
+
+    def lookup(self, paths: list[str], keys: list[tuple[int, float]]) -> tuple[dict[int, np.ndarray], list[int]]:
+        """Cached vectors by position for paths whose (size, mtime) still match, and the positions to compute."""
+        found: dict[int, np.ndarray] = {}
+        missing: list[int] = []
+        for i, (path, (size, mtime)) in enumerate(zip(paths, keys)):
+            entry = self._entries.get(_key(path))
+            if entry is not None and entry[1] == int(size) and entry[2] == float(mtime):
+                found[i] = self._matrix[entry[0]]
+            else:
+                missing.append(i)
+        return found, missing
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # -- writing ---------------------------------------------------------------
+    def store(self, paths: list[str], keys: list[tuple[int, float]], vectors: np.ndarray) -> None:
+        """Add or replace vectors for ``paths`` and rewrite the cache atomically."""
+        if len(paths) == 0:
+            return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self._matrix is not None and self._matrix.shape[1] != vectors.shape[1]:
+            self._entries, self._matrix = {}, None  # dimension changed: old rows are useless
+        new_keys = {_key(p): (int(s), float(m)) for p, (s, m) in zip(paths, keys)}
+        kept = [(p, e) for p, e in self._entries.items() if p not in new_keys]
+        old_rows = np.array([e[0] for _, e in kept], dtype=np.int64)
+        parts = [self._matrix[old_rows]] if len(kept) else []
+        parts.append(vectors)
+        matrix = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        entries = {p: (row, s, m) for row, (p, (_, s, m)) in enumerate(kept)}
+        for j, (p, (s, m)) in enumerate(new_keys.items()):
+            entries[p] = (len(kept) + j, s, m)
+        self._write(matrix, entries)
+
+    def _write(self, matrix: np.ndarray, entries: dict[str, tuple[int, int, float]]) -> None:
+        os.makedirs(self.directory, exist_ok=True)
+        matrix_file = f"vectors-{uuid.uuid4().hex[:12]}.npy"
+        _atomic_write(os.path.join(self.directory, matrix_file), lambda fh: np.save(fh, matrix, allow_pickle=False))
+        index = {
+            "version": VERSION,
+            "name": self.name,
+            "params": self.params,
+            "dim": int(matrix.shape[1]),
+            "matrix": matrix_file,
+            "entries": {p: [r, s, m] for p, (r, s, m) in entries.items()},
+        }
+        data = json.dumps(index, separators=(",", ":")).encode("utf-8")
+        _atomic_write(os.path.join(self.directory, INDEX_NAME), lambda fh: fh.write(data))
+        self._entries, self._matrix, self._matrix_file = entries, matrix, matrix_file
+        self._remove_stale_matrices(keep=matrix_file)
+
+    def _remove_stale_matrices(self, keep: str) -> None:
+        for fname in os.listdir(self.directory):
+            if fname.startswith("vectors-") and fname.endswith(".npy") and fname != keep:
+                try:
+                    os.unlink(os.path.join(self.directory, fname))
+                except OSError:
+                    pass
+
+
+def _key(path: str) -> str:
+    return os.path.abspath(path)
+
+
+def file_key(path: str) -> tuple[int, float]:
+    """(size, mtime) of ``path`` as the scan records them."""
+    st = os.stat(path)
+    return int(st.st_size), float(st.st_mtime)

