@@ -21,6 +21,7 @@ from .session import Session
 from .types import ScanResult
 
 SPLITS = ("book3", "book2", "random")
+CALIBRATION_LEVELS = (0.8, 0.9, 0.95, 0.99)
 
 
 @dataclass
@@ -142,6 +143,8 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
         rows = session.final_labels()
         exported = np.array([r.label if r.label is not None else "" for r in rows], dtype=object)
         labeled = np.array([r.label is not None for r in rows])
+        correct = exported.astype(str) == data.y_pool.astype(str)
+        confidence = np.array([r.confidence for r in rows])
         return {
             "seed": seed,
             "human_labels": len(session.human_labels()),
@@ -150,6 +153,9 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
             "coverage": float(labeled.mean()),
             "estimated_accuracy": None if result is None else result.estimated_accuracy,
             "curve": curve,
+            # among exported labels with confidence >= c, the fraction that is right
+            "calibration": {str(c): (float(correct[confidence >= c].mean()) if (confidence >= c).any() else None)
+                            for c in CALIBRATION_LEVELS},
             "seconds": round(time.perf_counter() - started, 3),
         }
     finally:
