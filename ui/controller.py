@@ -242,8 +242,15 @@ class SessionController(QObject):
                            lambda r: self.session.apply_features(r), on_done, "Loading features")
 
     def start_k_selection(self, ks: Sequence[int], on_done: Callback) -> bool:
-        return self._start(lambda: self.session.k_selection_job(ks), None, on_done,
-                           "Comparing numbers of clusters", exclusive=False)
+        from labeler import clustering as cl
+
+        def make():
+            # Same as Session.k_selection_job, but the seed is read here: Session.random_state
+            # reads the SQLite store, which a worker thread must not touch.
+            X, seed = self.session._require_features(), self.session.random_state
+            return lambda progress=None, cancel=None: cl.k_selection(
+                X, list(ks), random_state=seed, progress=progress, cancel=cancel)
+        return self._start(make, None, on_done, "Comparing numbers of clusters", exclusive=False)
 
     def start_silhouette(self, k: int, on_done: Callback) -> bool:
         from labeler import clustering as cl
@@ -260,8 +267,17 @@ class SessionController(QObject):
         return self._start(make, None, on_done, f"Silhouette diagram for k={k}", exclusive=False)
 
     def start_clustering(self, k: int, representative: str = "closest", on_done: Callback = None) -> bool:
-        return self._start(lambda: self.session.clustering_job(int(k), representative),
-                           lambda r: self.session.apply_clustering(r), on_done, f"Clustering into {k} groups")
+        from labeler import clustering as cl
+
+        def make():
+            # Session.clustering_job with the seed snapshotted on the GUI thread (see start_k_selection).
+            s = self.session
+            X, seed, groups = s._require_features(), s.random_state, s.duplicate_groups()
+            return lambda progress=None, cancel=None: cl.fit_clusters(
+                X, int(k), representative=representative, random_state=seed, duplicate_groups=groups,
+                progress=progress, cancel=cancel)
+        return self._start(make, lambda r: self.session.apply_clustering(r), on_done,
+                           f"Clustering into {k} groups")
 
     def start_round(self, batch_size: int = 10, strategy: str = "auto", on_done: Callback = None) -> bool:
         return self._start(lambda: self.session.round_job(int(batch_size), strategy),

@@ -1,0 +1,73 @@
+"""Entry point of the GUI: ``run_gui(session_path=None, demo=False, screenshot=None) -> int``."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Optional
+
+import ui.qtcompat  # noqa: F401  (PySide6 6.12 emit() refcount fix, before anything emits)
+
+log = logging.getLogger("labeler.ui")
+ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
+
+
+def make_app(argv=None):
+    """The QApplication with name, icon, style sheet, log file and excepthook (idempotent)."""
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from ui.dialogs import install_excepthook, setup_logging
+    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    app.setApplicationName("labeler")
+    app.setOrganizationName("labeler")
+    icon = os.path.join(ASSETS, "icon.png")
+    if os.path.exists(icon):
+        app.setWindowIcon(QIcon(icon))
+    qss = os.path.join(ASSETS, "style.qss")
+    if os.path.exists(qss):
+        with open(qss, encoding="utf-8") as handle:
+            app.setStyleSheet(handle.read())
+    path = setup_logging()
+    install_excepthook()
+    log.info("labeler GUI starting; log file %s", path)
+    return app
+
+
+def run_gui(session_path: Optional[str] = None, demo: bool = False, screenshot: Optional[str] = None) -> int:
+    """Show the main window; with ``screenshot`` drive to the screen named by the file's stem, save, exit.
+
+    Screens for ``screenshot`` (by file name): start, new_session, labeling, cluster_inspector,
+    rounds, overview, export; any other name grabs whatever ``session_path``/``demo`` shows.
+    """
+    app = make_app()
+    from PySide6.QtCore import QThreadPool
+
+    from ui.main_window import MainWindow
+    if screenshot:  # docs screenshots never show (or change) the user's recent sessions
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                          tempfile.mkdtemp(prefix="labeler-shot-"))
+    window = MainWindow()
+    window.show()
+    if screenshot:
+        from ui.screenshot import ScreenshotDriver
+        driver = ScreenshotDriver(window, screenshot, session_path=session_path, demo=demo)
+        driver.start()
+    elif session_path:
+        window.open_session(session_path)
+    elif demo:
+        window.start_demo()
+
+    def shutdown():
+        window.controller.runner.cancel()
+        QThreadPool.globalInstance().waitForDone(5000)
+        from ui.thumbnails import shared_loader
+        shared_loader().wait(2000)
+    app.aboutToQuit.connect(shutdown)
+    code = app.exec()
+    if screenshot:
+        code = driver.exit_code
+    return code
