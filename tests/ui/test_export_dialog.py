@@ -67,6 +67,11 @@ def test_preview_refreshes_when_labels_change(dialog, labeled):
     unlabeled = next(i for i in range(s.n_images) if i not in s.human_labels())
     labeled.label(unlabeled, "3")
     assert dialog.preview.by_source["human"] == before + 1
+    dialog.hide()  # hidden: no full pass over the labels per change...
+    labeled.undo()
+    assert dialog.preview.by_source["human"] == before + 1
+    dialog.show()  # ...until it is shown again
+    assert dialog.preview.by_source["human"] == before
 
 
 def test_export_csv_writes_exactly_the_filtered_rows(qtbot, dialog, labeled, tmp_path):

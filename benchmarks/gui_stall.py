@@ -1,0 +1,330 @@
+"""How long does the GUI thread stall while the app works on 20,000 images?
+
+A QTimer heartbeat (default every 5 ms) records when the GUI thread actually gets to run;
+the gap between two beats is how long the GUI was unable to react (a "stall").  Phases,
+all in one run and one process:
+
+  idle       nothing happening: the baseline (timer resolution, Python, the platform)
+  scan       controller.start_scan on the folder, then create_session on the GUI thread
+  features   controller.start_features, then start_clustering (jobs on workers; the
+             apply_* on the GUI thread is part of what is measured)
+  scroll     a 20,000-item ThumbnailView scrolled by a QTimer (thumbnails decode async)
+
+Prints p50 / p99 / max gap in ms per phase and their ratio to idle.  Target: p99 < 50 ms,
+max < 200 ms.  Runs offscreen by default.  Usage:
+
+    .venv/bin/python benchmarks/gui_stall.py [--images 20000] [--features pixels] [--k 200]
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+import ui.qtcompat  # noqa: E402,F401  (PySide6 6.12 emit() refcount fix, before any emit)
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+TARGET_P99_MS, TARGET_MAX_MS = 50.0, 200.0
+
+
+# ---------------------------------------------------------------------- data
+def generate_images(folder: str, n: int, side: int = 32, seed: int = 0) -> str:
+    """``n`` small PNGs (noise plus one of 8 shapes, so clustering has structure); written once."""
+    marker = os.path.join(folder, f".complete-{n}")
+    if os.path.exists(marker):
+        return folder
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        noise = rng.integers(0, 90, size=(side, side), dtype=np.uint8)
+        im = Image.fromarray(noise, "L").convert("RGB")
+        draw = ImageDraw.Draw(im)
+        kind = i % 8
+        a, b = rng.integers(3, 10, size=2)
+        box = (a, b, side - 1 - rng.integers(3, 10), side - 1 - rng.integers(3, 10))
+        colour = tuple(int(c) for c in rng.integers(120, 256, size=3))
+        if kind < 2:
+            draw.ellipse(box, fill=colour)
+        elif kind < 4:
+            draw.rectangle(box, outline=colour, width=3)
+        elif kind < 6:
+            draw.line(box, fill=colour, width=4)
+        else:
+            draw.polygon([(box[0], box[3]), ((box[0] + box[2]) // 2, box[1]), (box[2], box[3])], fill=colour)
+        sub = os.path.join(folder, f"part{i // 2000:02d}")
+        os.makedirs(sub, exist_ok=True)
+        im.save(os.path.join(sub, f"img{i:05d}.png"))
+    open(marker, "w").close()
+    return folder
+
+
+def patch_clustering_job_if_needed(session) -> bool:
+    """Session.clustering_job reads ``self.random_state`` (an SQLite query) inside the job,
+    i.e. on the worker thread, where sqlite3 refuses the GUI thread's connection.  Until
+    the core snapshots the seed on the calling thread, give this session a job that does.
+    Returns True if the workaround was needed."""
+    from labeler import clustering as clustering_mod
+    from labeler.session import Session
+    if "random_state=self.random_state" not in inspect.getsource(Session.clustering_job).split("return", 1)[-1]:
+        return False
+    seed = session.random_state
+
+    def clustering_job(k, representative="closest"):
+        X = session._require_features()
+        groups = session.duplicate_groups()
+        return lambda progress=None, cancel=None: clustering_mod.fit_clusters(
+            X, k, representative=representative, random_state=seed, duplicate_groups=groups,
+            progress=progress, cancel=cancel)
+    session.clustering_job = clustering_job
+    return True
+
+
+def void_call_leaks_none() -> bool:
+    """PySide6 6.12.0 on CPython 3.11 drops one reference to None on *every* call of a void
+    Qt method (QPainter.drawRect, QLabel.setText, QTimer.start ...); None is not immortal
+    before 3.12, so a GUI that paints for a while aborts with "deallocating None"."""
+    from PySide6.QtCore import QRect
+    before = sys.getrefcount(None)
+    rect = QRect()
+    for _ in range(50):
+        rect.adjust(0, 0, 0, 0)
+    return sys.getrefcount(None) < before - 25
+
+
+def immortalise_none() -> None:
+    """Workaround (belongs in ui/qtcompat.py, reported): give None a reference count so large
+    that the leak can never bring it to zero -- what CPython 3.12 does for every singleton."""
+    import ctypes
+    for singleton in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
+
+
+# ---------------------------------------------------------------------- measuring
+class Heartbeat(QObject):
+    """Records the wall time of every tick of a precise QTimer running on the GUI thread."""
+
+    def __init__(self, interval_ms: int = 5):
+        super().__init__()
+        self.timer = QTimer(self, interval=interval_ms, timerType=Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.clock = QElapsedTimer()
+        self.ticks: list[int] = []
+
+    def start(self) -> None:
+        self.ticks = []
+        self.clock.start()
+        self.ticks.append(0)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.ticks.append(self.clock.nsecsElapsed())
+
+    def stop(self) -> np.ndarray:
+        """Gaps between consecutive beats, in ms (including the gap up to now)."""
+        self.timer.stop()
+        self.ticks.append(self.clock.nsecsElapsed())
+        return np.diff(np.asarray(self.ticks, dtype=np.int64)) / 1e6
+
+
+def stats(gaps: np.ndarray) -> dict:
+    if len(gaps) == 0:
+        return {"beats": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan"), "seconds": 0.0}
+    return {"beats": int(len(gaps)), "p50": float(np.percentile(gaps, 50)), "p99": float(np.percentile(gaps, 99)),
+            "max": float(gaps.max()), "seconds": float(gaps.sum() / 1000.0)}
+
+
+class Bench(QObject):
+    """Runs the phases one after another from the event loop (no processEvents, no sleeps)."""
+
+    def __init__(self, app: QApplication, args):
+        super().__init__()
+        from ui.controller import SessionController
+        self.app = app
+        self.args = args
+        self.beat = Heartbeat(args.interval)
+        self.controller = SessionController()
+        self.controller.errorOccurred.connect(self._error)
+        self.results: dict[str, dict] = {}
+        self.notes: list[str] = []
+        self.work = tempfile.mkdtemp(prefix="gui-stall-")
+        self.phases = [self.phase_idle, self.phase_scan, self.phase_features, self.phase_scroll]
+        self._phase_name = ""
+        self._phase_started = 0.0
+        self.events: list[tuple[int, str]] = []  # (ns on the heartbeat clock, what happened)
+        runner = self.controller.runner
+        runner.started.connect(lambda text: self._event(f"start {text}"))
+        runner.progress.connect(lambda done, total, text: self._event(f"{text} {done}/{total}"))
+        runner.finished.connect(lambda: self._event("job finished (result applied)"))
+
+    # -- sequencing
+    def start(self) -> None:
+        QTimer.singleShot(0, self._next)
+
+    def _next(self) -> None:
+        if not self.phases:
+            self.app.quit()
+            return
+        self.phases.pop(0)()
+
+    def _begin(self, name: str) -> None:
+        self._phase_name = name
+        self._phase_started = time.perf_counter()
+        print(f"[{name}] …", flush=True)
+        self.events = []
+        self.beat.start()
+
+    def _event(self, text: str) -> None:
+        if self.beat.clock.isValid():
+            self.events.append((self.beat.clock.nsecsElapsed(), text))
+
+    def _worst(self, gaps: np.ndarray, n: int = 4) -> list[str]:
+        """The longest gaps and the last thing that happened before each (to attribute them)."""
+        ticks = np.asarray(self.beat.ticks, dtype=np.int64)
+        out = []
+        for j in np.argsort(gaps)[::-1][:n]:
+            if gaps[j] < TARGET_P99_MS:
+                break
+            before = [text for t, text in self.events if t <= ticks[j + 1]]
+            out.append(f"{gaps[j]:.0f} ms at {ticks[j] / 1e9:.2f} s, after: {before[-1] if before else '-'}")
+        return out
+
+    def _end(self, extra: str = "") -> None:
+        gaps = self.beat.stop()
+        result = stats(gaps)
+        result["worst"] = self._worst(gaps)
+        self.events = []
+        result["wall"] = time.perf_counter() - self._phase_started
+        self.results[self._phase_name] = result
+        print(f"[{self._phase_name}] done in {result['wall']:.1f} s {extra}", flush=True)
+        QTimer.singleShot(200, self._next)  # let late signals settle outside the measurement
+
+    def _error(self, title: str, message: str) -> None:
+        self.notes.append(f"{self._phase_name}: {title}: {message.splitlines()[0]}")
+        print(f"ERROR in {self._phase_name}: {title}: {message.splitlines()[0]}", flush=True)
+        if self.controller.runner.running == 0:
+            self._end("(failed)")
+
+    # -- phases
+    def phase_idle(self) -> None:
+        self._begin("idle")
+        QTimer.singleShot(self.args.idle_seconds * 1000, self._end)
+
+    def phase_scan(self) -> None:
+        self._begin("scan")
+        self.controller.start_scan(self.args.folder, self._scanned)
+
+    def _scanned(self, scan) -> None:
+        ok = self.controller.create_session(os.path.join(self.work, "bench.labeler"), scan)
+        if ok and patch_clustering_job_if_needed(self.controller.session):
+            self.notes.append("clustering_job random_state workaround applied (core bug: SQLite read on worker)")
+        self._end(f"({len(scan.images)} images, {len(scan.skipped)} skipped)")
+
+    def phase_features(self) -> None:
+        self._begin("features+clustering")
+        self.controller.start_features(self.args.features, on_done=self._featured)
+
+    def _featured(self, _result) -> None:
+        self.results["features_seconds"] = {"wall": time.perf_counter() - self._phase_started}
+        self.controller.start_clustering(self.args.k, on_done=lambda _r: self._end(f"(k={self.args.k})"))
+
+    def phase_scroll(self) -> None:
+        from ui.thumbnails import ThumbnailModel, ThumbnailView
+        self.model = ThumbnailModel(self.controller, side=96)
+        self.view = ThumbnailView()
+        self.view.setModel(self.model)
+        self.view.resize(1200, 800)
+        self.view.show()
+        self.model.set_indices(range(self.controller.session.n_images))
+        self.view.doItemsLayout()
+        self._begin("scroll")
+        bar = self.view.verticalScrollBar()
+        self._scroll_timer = QTimer(self, interval=16)
+        self._scroll_deadline = time.perf_counter() + self.args.scroll_seconds
+        self._scroll_steps = 0
+
+        def step() -> None:
+            self._scroll_steps += 1
+            bar.setValue(min(bar.maximum(), bar.value() + self.args.scroll_px))
+            if bar.value() >= bar.maximum() or time.perf_counter() > self._scroll_deadline:
+                self._scroll_timer.stop()
+                rows = self.view.indexAt(self.view.viewport().rect().center()).row()
+                self._end(f"({self._scroll_steps} steps of {self.args.scroll_px} px, reached item {rows} "
+                          f"of {self.model.rowCount()}, {bar.value()}/{bar.maximum()} px)")
+        self._scroll_timer.timeout.connect(step)
+        self._scroll_timer.start()
+
+
+def report(bench: Bench, args) -> dict:
+    idle = bench.results.get("idle")
+    print()
+    print(f"GUI-thread heartbeat every {args.interval} ms; gap between beats in ms (ratio to idle)")
+    print(f"{'phase':22s} {'beats':>7s} {'p50':>14s} {'p99':>14s} {'max':>16s}  verdict")
+    out = {}
+    for name in ("idle", "scan", "features+clustering", "scroll"):
+        r = bench.results.get(name)
+        if r is None:
+            continue
+        out[name] = r
+
+        def cell(key):
+            ratio = f"{r[key] / idle[key]:.1f}x" if idle and idle[key] > 0 else "-"
+            return f"{r[key]:7.1f} ({ratio:>5s})"
+        ok = r["p99"] < TARGET_P99_MS and r["max"] < TARGET_MAX_MS
+        print(f"{name:22s} {r['beats']:7d} {cell('p50'):>14s} {cell('p99'):>14s} {cell('max'):>16s}  "
+              f"{'OK' if ok else 'OVER TARGET'}  [{r['wall']:.1f} s]")
+        for line in r.get("worst", []):
+            print(f"{'':22s}   worst: {line}")
+    for note in bench.notes:
+        print("note:", note)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=20000)
+    parser.add_argument("--folder", default=None, help="image folder (default: generated once in the temp dir)")
+    parser.add_argument("--features", default="pixels")
+    parser.add_argument("--k", type=int, default=200)
+    parser.add_argument("--interval", type=int, default=5, help="heartbeat interval, ms")
+    parser.add_argument("--idle-seconds", type=int, default=3)
+    parser.add_argument("--scroll-seconds", type=float, default=15.0)
+    parser.add_argument("--scroll-px", type=int, default=120, help="pixels per 16 ms scroll step")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.folder is None:
+        args.folder = os.path.join(tempfile.gettempdir(), f"labeler-gui-stall-{args.images}")
+        t = time.perf_counter()
+        generate_images(args.folder, args.images)
+        print(f"images ready in {args.folder} ({time.perf_counter() - t:.1f} s)", flush=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    leak_workaround = void_call_leaks_none()
+    if leak_workaround:
+        immortalise_none()
+    bench = Bench(app, args)
+    if leak_workaround:
+        bench.notes.append("PySide6 void-call None refcount leak detected: None made immortal for this run")
+    bench.start()
+    app.exec()
+    bench.controller.runner.wait(30000)
+    out = report(bench, args)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"args": vars(args), "results": out, "notes": bench.notes}, handle, indent=2)
+    bench.controller.close_session()
+    over = [n for n, r in out.items() if r["p99"] >= TARGET_P99_MS or r["max"] >= TARGET_MAX_MS]
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
