@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
@@ -41,16 +42,18 @@ def compute_raw(
             cache.store([paths[i] for i in pending], [keys[i] for i in pending], np.stack([rows[i] for i in pending]))
         pending.clear()
 
+    chunks = _compute_chunks(extractor, [paths[i] for i in missing], workers, cancel)
     try:
-        for chunk, vectors in _compute_chunks(extractor, [paths[i] for i in missing], workers, cancel):
-            for j, vec in zip(chunk, vectors):
-                i = missing[j]
-                rows[i] = np.asarray(vec, dtype=np.float32).ravel()
-                pending.append(i)
-            if len(pending) >= FLUSH_EVERY:
-                flush()
-            report(progress, len(rows), n, label)
-            check(cancel)
+        with closing(chunks):  # stop the worker pool promptly if we leave early
+            for chunk, vectors in chunks:
+                for j, vec in zip(chunk, vectors):
+                    i = missing[j]
+                    rows[i] = np.asarray(vec, dtype=np.float32).ravel()
+                    pending.append(i)
+                if len(pending) >= FLUSH_EVERY:
+                    flush()
+                report(progress, len(rows), n, label)
+                check(cancel)
         flush()
     except BaseException:
         flush()  # keep what was computed, then let Cancelled / FeatureError through
