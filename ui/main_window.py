@@ -124,9 +124,9 @@ class MainWindow(QMainWindow):
         self.act_import = self._action(f, "&Import labels from CSV…", self.import_csv, None, "actionImport")
         self.act_export = self._action(f, "&Export…", self.export, "Ctrl+E", "actionExport")
         f.addSeparator()
-        self.act_close = self._action(f, "&Close session", self.close_session, QKeySequence.StandardKey.Close,
+        self.act_close = self._action(f, "&Close session", self.close_session, "Ctrl+W",
                                       "actionClose")
-        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit, "actionQuit")
+        self._action(f, "&Quit", self.close, "Ctrl+Q", "actionQuit")
         e = bar.addMenu("&Edit")
         self.act_undo = self._action(e, "&Undo", self.controller.undo, QKeySequence.StandardKey.Undo, "actionUndo")
         self.act_redo = self._action(e, "&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "actionRedo")
@@ -207,10 +207,23 @@ class MainWindow(QMainWindow):
             self.show_start()
 
     # ------------------------------------------------------------------ session life
-    def ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder with images")
+    def _file_dialog(self, title: str, on_selected, folder: bool = False, name_filter: str = "") -> QFileDialog:
+        """A window-modal, non-blocking file dialog (the event loop keeps running)."""
+        dialog = QFileDialog(self, title)
+        dialog.setObjectName("folderDialog" if folder else "sessionDialog")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         if folder:
-            self.new_session_from(folder)
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        else:
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+            dialog.setNameFilter(name_filter)
+        dialog.fileSelected.connect(on_selected)
+        dialog.open()
+        return dialog
+
+    def ask_folder(self) -> None:
+        self._file_dialog("Folder with images", lambda folder: self.new_session_from(folder), folder=True)
 
     def new_session_from(self, folder: Optional[str] = None, session_path: Optional[str] = None,
                          auto: bool = False) -> None:
@@ -223,9 +236,7 @@ class MainWindow(QMainWindow):
             self.new_session.folder_edit.setFocus()
 
     def ask_session(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "labeler sessions (*.labeler);;All files (*)")
-        if path:
-            self.open_session(path)
+        self._file_dialog("Open session", self.open_session, name_filter="labeler sessions (*.labeler);;All files (*)")
 
     def open_session(self, path: str) -> bool:
         self._save_view_state()
