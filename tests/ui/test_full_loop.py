@@ -87,6 +87,8 @@ def make_window(qtbot):
 def run_loop(qtbot, folder, out_dir):
     """Drive the loop by keyboard; returns facts for the assertions."""
     QApplication.setAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs, True)
+    # the platform really is the one asked for (xcb under test_xvfb.py, offscreen otherwise)
+    assert QApplication.platformName() == os.environ.get("QT_QPA_PLATFORM", QApplication.platformName())
     truth = truth_of(folder)
     window = make_window(qtbot)
     c = window.controller
