@@ -18,7 +18,6 @@ max < 200 ms.  Runs offscreen by default.  Usage:
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import sys
@@ -67,27 +66,6 @@ def generate_images(folder: str, n: int, side: int = 32, seed: int = 0) -> str:
         im.save(os.path.join(sub, f"img{i:05d}.png"))
     open(marker, "w").close()
     return folder
-
-
-def patch_clustering_job_if_needed(session) -> bool:
-    """Session.clustering_job reads ``self.random_state`` (an SQLite query) inside the job,
-    i.e. on the worker thread, where sqlite3 refuses the GUI thread's connection.  Until
-    the core snapshots the seed on the calling thread, give this session a job that does.
-    Returns True if the workaround was needed."""
-    from labeler import clustering as clustering_mod
-    from labeler.session import Session
-    if "random_state=self.random_state" not in inspect.getsource(Session.clustering_job).split("return", 1)[-1]:
-        return False
-    seed = session.random_state
-
-    def clustering_job(k, representative="closest"):
-        X = session._require_features()
-        groups = session.duplicate_groups()
-        return lambda progress=None, cancel=None: clustering_mod.fit_clusters(
-            X, k, representative=representative, random_state=seed, duplicate_groups=groups,
-            progress=progress, cancel=cancel)
-    session.clustering_job = clustering_job
-    return True
 
 
 def void_call_leaks_none() -> bool:
@@ -225,9 +203,9 @@ class Bench(QObject):
         self.controller.start_scan(self.args.folder, self._scanned)
 
     def _scanned(self, scan) -> None:
-        ok = self.controller.create_session(os.path.join(self.work, "bench.labeler"), scan)
-        if ok and patch_clustering_job_if_needed(self.controller.session):
-            self.notes.append("clustering_job random_state workaround applied (core bug: SQLite read on worker)")
+        self._event("create_session (GUI thread)")
+        self.controller.create_session(os.path.join(self.work, "bench.labeler"), scan)
+        self._event("session created")
         self._end(f"({len(scan.images)} images, {len(scan.skipped)} skipped)")
 
     def phase_features(self) -> None:

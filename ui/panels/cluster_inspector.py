@@ -46,7 +46,9 @@ class CutoffDelegate(BadgeDelegate):
             painter.setBrush(IN_COLOUR)
             painter.drawRect(rect.x(), rect.y(), 4, rect.height())  # a bar, so selection frames stay visible
             source = index.data(ThumbnailModel.SourceRole)
-            if self.proposed and source != "human":
+            current = index.data(ThumbnailModel.LabelRole)
+            # tag only members whose label would change: human labels are never overwritten
+            if self.proposed and source != "human" and (current != self.proposed or source != "propagated"):
                 fm = painter.fontMetrics()
                 text = fm.elidedText(f"→ {self.proposed}", Qt.TextElideMode.ElideRight, rect.width() - 12)
                 tag = fm.boundingRect(text).adjusted(-4, -2, 4, 2)

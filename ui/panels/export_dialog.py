@@ -44,7 +44,7 @@ class ExportDialog(QDialog):
         controller.sessionChanged.connect(self._labels_changed)
         controller.runner.finished.connect(self._job_finished)
         self.reload_rows()
-        self.resize(640, 620)
+        self.resize(660, 720)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
