@@ -155,3 +155,41 @@ def test_empty_states(qtbot, controller, demo_folder, tmp_path):
     assert controller.create_session(str(tmp_path / "e.labeler"), scan_folder(demo_folder))
     assert "Cluster the images" in w.header.text()
     assert not w.propagate_all_button.isEnabled()
+
+
+def test_keyboard_only_cluster_choice_and_slider(qtbot, inspector, clustered):
+    controller, truth = clustered
+    s = controller.session
+    inspector.cluster_list.setFocus()
+    inspector.show_cluster(0)
+    qtbot.keyClick(inspector.cluster_list, Qt.Key.Key_Down)
+    assert inspector.current_cluster == 1
+    assert inspector.members == [int(i) for i in s.cluster_members(1)]
+    inspector.set_percentile(50)
+    qtbot.keyClick(inspector.slider, Qt.Key.Key_PageUp)  # page step 10
+    assert inspector.percentile == 60
+    assert inspector.cutoff == propagation_cutoff(s.clustering, 1, 60)
+    qtbot.keyClick(inspector.slider, Qt.Key.Key_End)
+    assert inspector.percentile == 100 and inspector.cutoff == len(inspector.members)
+    # every interactive part is reachable with Tab, in reading order
+    rep = s.representatives()[1]
+    controller.label(rep, truth[s.images[rep].path])
+    qtbot.waitUntil(lambda: inspector.propagate_all_button.isEnabled() and inspector.propagate_button.isEnabled(),
+                    timeout=2000)
+    chain = [inspector.cluster_list, inspector.slider, inspector.spin, inspector.members_view,
+             inspector.class_entry, inspector.propagate_button, inspector.propagate_all_button,
+             inspector.undo_button]
+    for a, b in zip(chain, chain[1:]):
+        assert _next_tab_stop(a) is b, (a.objectName(), b.objectName())
+
+
+def _next_tab_stop(widget):
+    """What Tab moves to from ``widget``: the next visible, enabled widget that takes Tab focus."""
+    w = widget.nextInFocusChain()
+    while w is not widget:
+        inner = widget.isAncestorOf(w)  # e.g. a spin box's own line edit
+        if not inner and (w.focusPolicy() & Qt.FocusPolicy.TabFocus) == Qt.FocusPolicy.TabFocus \
+                and w.isVisible() and w.isEnabled():
+            return w
+        w = w.nextInFocusChain()
+    return None

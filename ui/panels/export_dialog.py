@@ -81,7 +81,7 @@ class ExportDialog(QDialog):
         self.table.setAlternatingRowColors(True)
 
         self.format_csv = QRadioButton("CSV &file (path, label, source, confidence, …)", objectName="exportFormatCsv")
-        self.format_folders = QRadioButton("&Folder per class (images copied or linked)",
+        self.format_folders = QRadioButton("F&older per class (images copied or linked)",
                                            objectName="exportFormatFolders")
         self.format_csv.setChecked(True)
         self._formats = QButtonGroup(self)

@@ -54,7 +54,7 @@ class OverviewPanel(QWidget):
         self.map_button = QPushButton("Compute &map", objectName="computeMapButton")
         self.map_button.clicked.connect(lambda: self.compute_map())
         self.map_status = QLabel(objectName="mapStatus", wordWrap=True)
-        method_label = QLabel("Map &layout:")
+        method_label = QLabel("Map la&yout:")
         method_label.setBuddy(self.method_combo)
         top = QHBoxLayout()
         top.addWidget(method_label)
