@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from typing import Optional, Sequence
 
 from .types import Progress
@@ -109,6 +110,12 @@ def cmd_simulate(args) -> int:
     if args.images and not (args.truth or args.truth_from_folders):
         print("error: --images needs --truth CSV or --truth-from-folders", file=sys.stderr)
         return 2
+    with tempfile.TemporaryDirectory(prefix="labeler-simulate-") as cache_dir:
+        return _simulate_seeds(args, simulate, cache_dir)
+
+
+def _simulate_seeds(args, simulate, cache_dir: str) -> int:
+    """Run every seed; raw feature vectors are cached in ``cache_dir`` across seeds."""
     runs = []
     truth = simulate.read_truth_csv(args.truth) if args.truth else None
     data = None
@@ -118,7 +125,7 @@ def cmd_simulate(args) -> int:
             if args.dataset == "digits":
                 data = simulate.digits_data(args.split, seed)
             else:
-                data = simulate.images_data(args.images, truth, args.features, seed)
+                data = simulate.images_data(args.images, truth, args.features, seed, cache_dir=cache_dir)
         session_path = args.session if (args.session and seed == 0) else None
         if session_path and os.path.exists(session_path):
             print(f"error: {session_path} exists; choose a new session file", file=sys.stderr)

@@ -82,7 +82,7 @@ def read_truth_csv(path: str) -> dict[str, str]:
 
 
 def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str = "auto", seed: int = 0,
-                progress=None, cancel=None) -> SimulationData:
+                cache_dir: Optional[str] = None, progress=None, cancel=None) -> SimulationData:
     """A folder of images with truth from a CSV or (truth=None) from each image's top-level folder.
 
     25 % of the images, stratified by class, are held out as the test part; features
@@ -107,7 +107,7 @@ def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str
     keys = [(images[i].size, images[i].mtime) for i in np.concatenate([pool, test])]
     fit_rows = np.zeros(len(paths), dtype=bool)
     fit_rows[:len(pool)] = True
-    result = extract_features(paths, features, cache_dir=None, file_keys=keys, fit_rows=fit_rows,
+    result = extract_features(paths, features, cache_dir=cache_dir, file_keys=keys, fit_rows=fit_rows,
                               random_state=seed, progress=progress, cancel=cancel)
     return SimulationData(pool_scan, result.X[:len(pool)], labels[pool], result.X[len(pool):], labels[test],
                           result.name, result.params)

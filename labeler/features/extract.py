@@ -23,6 +23,7 @@ def extract_features(
     cancel: Optional[CancelToken] = None,
     random_state: int = 0,
     workers: int = 2,
+    fit_rows: Optional[np.ndarray] = None,
     **params,
 ) -> FeatureResult:
     """Features for ``paths`` (row i = paths[i]) with extractor ``extractor_name`` or "auto".
@@ -32,7 +33,8 @@ def extract_features(
     (e.g. ``vectors_file``/``paths_file`` for "embeddings"); "auto" takes none.
     pixels and hog are reduced by PCA to at most 50 components; cnn and embeddings
     are returned as they are. Raises ``Cancelled`` when ``cancel`` is set, and
-    ``FeatureError`` for unreadable images or missing embeddings.
+    ``FeatureError`` for unreadable images or missing embeddings. ``fit_rows`` (boolean
+    mask) restricts every data-driven choice (auto's sample, PCA) to those rows.
     """
     started = time.perf_counter()
     paths = [str(p) for p in paths]
@@ -55,14 +57,16 @@ def extract_features(
             raise ValueError(f"'auto' takes no extractor parameters (got {sorted(params)}); name an extractor")
         from labeler.features.auto import choose_extractor
 
+        fit_idx = np.arange(len(paths)) if fit_rows is None else np.flatnonzero(fit_rows)
         choice = choose_extractor(
-            paths, keys, cache_dir=cache_dir, progress=progress, cancel=cancel,
+            [paths[i] for i in fit_idx], [keys[i] for i in fit_idx], cache_dir=cache_dir, progress=progress, cancel=cancel,
             random_state=random_state, workers=workers,
         )
         extractor = choice.extractor
         info.update(choice.info)
     else:
-        extractor = resolved_extractor(extractor_name, paths, random_state, **params)
+        fit_paths = paths if fit_rows is None else [p for p, keep in zip(paths, fit_rows) if keep]
+        extractor = resolved_extractor(extractor_name, fit_paths, random_state, **params)
 
     name = extractor.name
     cache = FeatureCache(cache_dir, name, extractor.params()) if cache_dir else None
@@ -71,7 +75,7 @@ def extract_features(
         message=f"Computing {name} features",
     )
     check(cancel)
-    X, components = reduce_features(name, raw, random_state=random_state)
+    X, components = reduce_features(name, raw, random_state=random_state, fit_rows=fit_rows)
     info.update(
         raw_dim=int(raw.shape[1]) if raw.ndim == 2 else 0,
         pca_components=components,

@@ -1,6 +1,8 @@
 """Post-processing of the raw matrix: PCA for the hand-made descriptors."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 from sklearn.decomposition import PCA
 
@@ -9,11 +11,18 @@ MAX_COMPONENTS = 50
 REDUCED = frozenset({"pixels", "hog"})
 
 
-def reduce_features(name: str, raw: np.ndarray, random_state: int = 0, max_components: int = MAX_COMPONENTS):
-    """Return (final float32 features, number of PCA components or 0 when none was applied)."""
-    n, d = raw.shape
+def reduce_features(name: str, raw: np.ndarray, random_state: int = 0, max_components: int = MAX_COMPONENTS,
+                    fit_rows: Optional[np.ndarray] = None):
+    """Return (final float32 features, number of PCA components or 0 when none was applied).
+
+    ``fit_rows`` (boolean mask) limits what the PCA is fitted on, so a held-out test part
+    is transformed without ever shaping the features (simulate's evaluation).
+    """
+    fit = raw if fit_rows is None else raw[np.asarray(fit_rows, dtype=bool)]
+    n, d = fit.shape
     if name not in REDUCED or d <= max_components or n < 3:
         return raw.astype(np.float32, copy=False), 0
     k = min(max_components, n - 1, d)
     pca = PCA(n_components=k, whiten=False, svd_solver="auto", random_state=random_state)
-    return pca.fit_transform(raw.astype(np.float64)).astype(np.float32), k
+    pca.fit(fit.astype(np.float64))
+    return pca.transform(raw.astype(np.float64)).astype(np.float32), k

@@ -100,3 +100,33 @@ def test_sigkill_during_simulate_loses_no_committed_label(tmp_path, cache_env):
             exported = {r["path"]: r["label"] for r in csv.DictReader(handle)}
         for path, label in answers:
             assert exported.get(path) == label
+
+
+def test_simulate_on_a_folder_of_class_subfolders(tmp_path, cache_env):
+    """--images with --truth-from-folders and with --truth CSV: the whole real path."""
+    from PIL import Image, ImageDraw
+    rng = __import__("numpy").random.default_rng(0)
+    shapes = {"circle": "ellipse", "square": "rectangle", "bar": "line"}
+    rows = []
+    for name, kind in shapes.items():
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        for i in range(30):
+            img = Image.new("RGB", (32, 32), "white")
+            draw = ImageDraw.Draw(img)
+            x, y = rng.integers(2, 10, 2)
+            box = [int(x), int(y), int(x) + 18, int(y) + 18]
+            getattr(draw, kind)(box, fill="black", **({"width": 5} if kind == "line" else {}))
+            path = tmp_path / "imgs" / name / f"{i}.png"
+            img.save(path)
+            rows.append((f"{name}/{i}.png", name))
+    out = json.loads(run_cli("simulate", "--images", str(tmp_path / "imgs"), "--truth-from-folders",
+                             "--budget", "6", "--features", "hog", "--seeds", "2", "--json",
+                             env_extra=cache_env).stdout)
+    assert len(out["runs"]) == 2
+    assert all(r["human_labels"] == 6 and r["coverage"] == 1.0 for r in out["runs"])
+    assert out["mean"]["label_accuracy"] > 0.8      # three well-separated shapes
+    with open(tmp_path / "truth.csv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("path", "label"), *rows])
+    out = json.loads(run_cli("simulate", "--images", str(tmp_path / "imgs"), "--truth", str(tmp_path / "truth.csv"),
+                             "--budget", "6", "--features", "pixels", "--json", env_extra=cache_env).stdout)
+    assert out["runs"][0]["human_labels"] == 6

@@ -290,3 +290,20 @@ def test_cnn_embeddings_shape_norm_and_cache(tmp_path):
     again = extract_features(paths, "cnn", cache_dir=str(tmp_path / "cache"))
     assert again.info["from_cache"] == 3
     np.testing.assert_allclose(again.X, res.X)
+
+
+def test_fit_rows_keep_held_out_rows_out_of_the_pca(tmp_path):
+    """Rows outside fit_rows are transformed by a PCA that never saw them."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(80):
+        p = tmp_path / f"img{i:02d}.png"
+        Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8), "L").save(p)
+        paths.append(str(p))
+    fit_rows = np.arange(80) < 60
+    held = extract_features(paths, "pixels", cache_dir=None, fit_rows=fit_rows)
+    pool_only = extract_features(paths[:60], "pixels", cache_dir=None)
+    np.testing.assert_allclose(held.X[:60], pool_only.X, rtol=1e-4, atol=1e-3)
+    everything = extract_features(paths, "pixels", cache_dir=None)
+    assert not np.allclose(everything.X[:60], pool_only.X, atol=1e-3)
