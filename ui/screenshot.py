@@ -100,7 +100,7 @@ class ScreenshotDriver(QObject):
                     self.step(self.idle, lambda: w.show_tab(1))
                     self.step(self.settled(1.5), self._grab)
                 else:
-                    self.step(self.idle, lambda: self.c.start_round(20))
+                    self.step(self.idle, w.next_round)
                     self.step(self.idle, lambda: w.show_tab(2 if self.screen != "overview" else 3))
                     if self.screen == "export":
                         self.step(self.settled(0.5), w.export)

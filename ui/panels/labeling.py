@@ -107,7 +107,7 @@ class LabelingPanel(QWidget):
         if c not in self._sizes:
             self._sizes[c] = len(s.cluster_members(c))
         size = self._sizes[c]
-        return f"cluster {c + 1} · {size} images"
+        return f"cluster {c} · {size} images"
 
     def reload(self) -> None:
         self._sizes: dict[int, int] = {}
