@@ -103,9 +103,12 @@ def select_batch(X, scores: np.ndarray, batch_size: int, *, exclude: Sequence[in
 # --- the classifier ---------------------------------------------------------------------
 # Measured on digits (all 1,400 labels, book3 split): RBF SVM 96.0 %, 5-NN 96.7 %, logistic
 # regression 90.9 %; on noisy letters/textures/coloured digits the SVM was best or close
-# everywhere (kNN fell to 73 % on textures).  C=10 with gamma="scale" (1 / (D * Var(X)))
-# takes its width from the data.
-SVM_C = 10.0
+# everywhere (kNN fell to 73 % on textures).  gamma="scale" (1 / (D * Var(X))) takes its width
+# from the data.  C=3 rather than 10: the SVM learns from pseudo-labels that are 2-10 % wrong,
+# and a softer margin lets it overrule them (benchmarks/_scratch, 3 seeds, 50 labels: letters
+# (cnn) labels 92.2 -> 93.1 %, shapes 90.9 -> 92.7 %, digits and textures unchanged; C=1
+# underfits letters, 86 %).
+SVM_C = 3.0
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

@@ -106,3 +106,58 @@ def spread(W: sp.csr_matrix, seed_idx, seed_class, n_classes: int, *, alpha: flo
     ok = total[:, 0] > 0
     out[ok] = F[ok] / total[ok]
     return out
+
+
+def smooth(W: sp.csr_matrix, P: np.ndarray, *, alpha: float = 0.5, fixed=None, n_iter: int = 100,
+           tol: float = 1e-6) -> np.ndarray:
+    """Graph smoothing of soft labels: F = (1-a) (I - a S)^-1 P, rows renormalised.
+
+    Each image's distribution is pulled towards its neighbours'; ``fixed`` rows (human
+    labels) are clamped to their input after every step.
+    """
+    P = np.asarray(P, dtype=np.float64)
+    S = _normalized(W)
+    fixed = np.zeros(0, int) if fixed is None else np.asarray(fixed, int)
+    F = P.copy()
+    for _ in range(n_iter):
+        F_new = alpha * (S @ F) + (1 - alpha) * P
+        F_new[fixed] = P[fixed]
+        done = np.abs(F_new - F).max() < tol
+        F = F_new
+        if done:
+            break
+    total = F.sum(axis=1, keepdims=True)
+    return np.where(total > 0, F / np.maximum(total, 1e-300), 1.0 / max(P.shape[1], 1))
+
+
+class KnnVote:
+    """Soft labels of the pool carried to new images by a self-tuning Gaussian kNN vote."""
+
+    def __init__(self, X_pool: np.ndarray, P_pool: np.ndarray, n_neighbors: Optional[int] = None):
+        self.X = np.asarray(X_pool, dtype=np.float64)
+        self.P = np.asarray(P_pool, dtype=np.float64)
+        n = len(self.X)
+        self.k = default_n_neighbors(n) if n_neighbors is None else int(max(1, min(n_neighbors, n - 1)))
+        with blas_threads(1):
+            self.nn = NearestNeighbors(n_neighbors=self.k).fit(self.X)
+            d, nb = self.nn.kneighbors(self.X, n_neighbors=min(self.k + 1, n))
+        self._self_d, self._self_nb = d[:, 1:], nb[:, 1:]
+        s = d[:, min(d.shape[1] - 1, max(1, self.k // 2))]
+        positive = s[s > 0]
+        self.scale = np.maximum(s, 0.1 * np.median(positive) if len(positive) else 1.0)
+
+    def loo_proba(self, P: Optional[np.ndarray] = None) -> np.ndarray:
+        """The vote for every pool image from its neighbours, itself left out (labels P or the pool's)."""
+        return self._vote(self._self_d, self._self_nb, self.P if P is None else np.asarray(P, float))
+
+    def predict_proba(self, X) -> np.ndarray:
+        with blas_threads(1):
+            d, nb = self.nn.kneighbors(np.asarray(X, dtype=np.float64))
+        return self._vote(d, nb, self.P)
+
+    def _vote(self, d, nb, P) -> np.ndarray:
+        s_new = np.maximum(d[:, [max(0, self.k // 2 - 1)]], 1e-12)
+        w = np.exp(-d ** 2 / (s_new * self.scale[nb]))
+        w = np.maximum(w, 1e-300)
+        out = np.einsum("nk,nkc->nc", w, P[nb])
+        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-300)

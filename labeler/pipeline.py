@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .active import QUERY_STRATEGIES, CalibratedSVM, _softmax, fit_temperature, select_batch, uncertainty
-from .graph import knn_affinity, spread
+from .graph import KnnVote, knn_affinity, smooth, spread
 from .propagation import Propagation, self_train
 from .types import CancelToken, ProgressCallback, check, report
 
@@ -31,18 +31,43 @@ class RoundResult:
     model: object = field(repr=False, default=None)
 
 
-class PoolModel:
-    """What run_round trained, usable on new images: predict / predict_proba / classes_ (str labels)."""
+# How much of a new image's probability comes from its pool neighbours' labels (kNN vote)
+# rather than from the SVM trained on the pool; and how strongly the held-out SVM
+# probabilities of the pool are smoothed over the kNN graph before they become labels.
+# The blend leans on whichever of the two reproduces the pool's final labels better out of
+# sample (5-fold SVM vs leave-one-out kNN vote): KNN_WEIGHTS[0] if the SVM wins, [1] if kNN does.
+KNN_WEIGHT_SVM_WINS = 0.0
+KNN_WEIGHT_KNN_WINS = 0.8
+TEST_KNN_WEIGHT = 0.75  # fixed blend (see RESULTS.md); < 0: chosen by _knn_weight
+SMOOTH_ALPHA = 0.5
+# Weight of a propagated (cluster) label as a seed, relative to a human label.
+PROPAGATED_WEIGHT = 1.0
+GROUP_FOLDS = False
+SELF_TRAIN_FOLDS = 5
 
-    def __init__(self, estimator: CalibratedSVM, classes: np.ndarray):
+
+class PoolModel:
+    """What run_round trained, usable on new images: predict / predict_proba / classes_ (str labels).
+
+    A blend of the SVM trained on the pool's final labels and a kNN vote of the pool's
+    (graph-smoothed) label distributions.
+    """
+
+    def __init__(self, estimator: CalibratedSVM, classes: np.ndarray, vote: Optional[KnnVote] = None,
+                 knn_weight: float = 0.0):
         self.estimator_ = estimator
         self.classes_ = np.asarray(classes, dtype=object)
+        self.vote_ = vote
+        self.knn_weight = float(knn_weight) if vote is not None else 0.0
 
     def predict_proba(self, X) -> np.ndarray:
-        return self.estimator_.predict_proba(X)
+        P = self.estimator_.predict_proba(X)
+        if self.knn_weight > 0:
+            P = (1 - self.knn_weight) * P + self.knn_weight * self.vote_.predict_proba(X)
+        return P
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.estimator_.predict(X)]
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
 def _stop_signal(n_used: int, est: Optional[float], history: Sequence) -> tuple[bool, str]:
@@ -54,6 +79,42 @@ def _stop_signal(n_used: int, est: Optional[float], history: Sequence) -> tuple[
     if len(past) >= 2 and est - past[-2][1] < 0.005:
         return True, "estimated accuracy gained < 0.5 points over the last two rounds"
     return False, ""
+
+
+def _label_groups(X, h_idx, h_cls, y) -> np.ndarray:
+    """Group of each image: its nearest human-labelled image with the same current label.
+
+    Approximates "the cluster this label was propagated from" without needing the clustering.
+    """
+    from sklearn.neighbors import NearestNeighbors
+    from .graph import blas_threads
+    groups = np.full(len(X), -1, dtype=int)
+    with blas_threads(1):
+        for c in np.unique(y):
+            members = np.flatnonzero(y == c)
+            humans = h_idx[h_cls == c]
+            if len(humans) == 0:
+                groups[members] = -1 - c
+                continue
+            nb = NearestNeighbors(n_neighbors=1).fit(X[humans]).kneighbors(X[members], return_distance=False)
+            groups[members] = humans[nb[:, 0]]
+    return groups
+
+
+def _knn_weight(X, y, vote, n_classes, random_state) -> tuple[float, tuple]:
+    """Weight of the kNN vote in the test-time blend, from out-of-sample agreement with y."""
+    if TEST_KNN_WEIGHT >= 0:
+        return TEST_KNN_WEIGHT, (None, None)
+    if vote is None or len(np.unique(y)) < 2 or len(y) < 10:
+        return 0.0, (None, None)
+    from sklearn.model_selection import KFold
+    pred = np.zeros(len(y), dtype=int)
+    for tr, te in KFold(5, shuffle=True, random_state=random_state).split(X):
+        pred[te] = CalibratedSVM(n_classes, random_state=random_state).fit(X[tr], y[tr]).predict(X[te])
+    svm_err = float(np.mean(pred != y))
+    knn_err = float(np.mean(vote.loo_proba(np.eye(n_classes)[y]).argmax(axis=1) != y))
+    w = KNN_WEIGHT_KNN_WINS if knn_err < svm_err else KNN_WEIGHT_SVM_WINS
+    return w, (svm_err, knn_err)
 
 
 def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_labels=(),
@@ -84,19 +145,21 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     W = knn_affinity(X)
     seed_idx = np.concatenate([h_idx, p_idx])
     seed_cls = np.searchsorted(classes, np.concatenate([h_lab, p_lab]))
-    seed_w = np.concatenate([np.ones(len(h_idx)), p_conf])
+    seed_w = np.concatenate([np.ones(len(h_idx)), PROPAGATED_WEIGHT * p_conf])
     F = spread(W, seed_idx, seed_cls, max(n_classes, 1), seed_weight=seed_w)
     y_pool = F.argmax(axis=1)
     # a propagated label stands until self-training finds evidence against it
-    y_pool[p_idx] = np.searchsorted(classes, p_lab)
+    if PROPAGATED_WEIGHT >= 1.0:
+        y_pool[p_idx] = np.searchsorted(classes, p_lab)
     y_pool[h_idx] = h_cls
     check(cancel)
     report(progress, 1, 4, "self-training")
 
     # 2. Cross-fitted self-training with an RBF SVM: each image is relabelled by a model
     #    that never saw its current label; human labels are fixed and always trained on.
-    y_pool, scores, y_prev = self_train(X, y_pool, h_idx, n_classes, random_state=random_state,
-                                        cancel=cancel)
+    groups = _label_groups(X, h_idx, h_cls, y_pool) if GROUP_FOLDS else None
+    y_pool, scores, y_prev = self_train(X, y_pool, h_idx, n_classes, groups=groups, n_folds=SELF_TRAIN_FOLDS,
+                                        random_state=random_state, cancel=cancel)
     free = np.ones(n, dtype=bool)
     free[h_idx] = False
     # Temperature scaling on the held-out scores: the probabilities mean what they say on
@@ -105,10 +168,16 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     proba = _softmax(scores / T)
     proba[h_idx] = 0.0
     proba[h_idx, h_cls] = 1.0
+    # 3. Smooth the held-out probabilities over the graph: an image whose neighbours the
+    #    SVM labels otherwise is pulled towards them (humans stay clamped).
+    if SMOOTH_ALPHA > 0:
+        proba = smooth(W, proba, alpha=SMOOTH_ALPHA, fixed=h_idx)
     predicted = classes[proba.argmax(axis=1)].astype(object)
     confidence = proba.max(axis=1)
-    est = CalibratedSVM(n_classes, temperature=T, random_state=random_state).fit(X, y_pool)
-    model = PoolModel(est, classes)
+    est = CalibratedSVM(n_classes, temperature=T, random_state=random_state).fit(X, proba.argmax(axis=1))
+    vote = KnnVote(X, proba) if n > 2 else None
+    knn_weight, cv_errors = _knn_weight(X, proba.argmax(axis=1), vote, n_classes, random_state)
+    model = PoolModel(est, classes, vote, knn_weight)
     check(cancel)
     report(progress, 2, 4, "picks")
 

@@ -118,7 +118,7 @@ def label_spreading(X, labeled_idx, labels, *, exclude: Sequence[int] = (), n_ne
 
 
 def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_iter: int = 2,
-               n_folds: int = 5, weight=None, random_state=0, cancel=None):
+               n_folds: int = 5, weight=None, groups=None, random_state=0, cancel=None):
     """Cross-fitted self-training: relabel every non-fixed image by a classifier that never saw it.
 
     Each iteration splits the images into folds; an SVM trained on the other folds' current
@@ -149,7 +149,17 @@ def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_it
         check(cancel)
         previous = y
         new = y.copy()
-        for tr, te in KFold(folds, shuffle=True, random_state=random_state + it).split(free):
+        if groups is None:
+            splits = KFold(folds, shuffle=True, random_state=random_state + it).split(free)
+        else:
+            # whole groups (the images one propagated label came from) are held out together,
+            # so a cluster's shared label cannot vouch for itself
+            g = np.asarray(groups)[free]
+            ug = np.unique(g)
+            fold_of = np.random.default_rng(random_state + it).permutation(len(ug)) % folds
+            gf = fold_of[np.searchsorted(ug, g)]
+            splits = [(np.flatnonzero(gf != f), np.flatnonzero(gf == f)) for f in range(folds)]
+        for tr, te in splits:
             train = np.concatenate([fixed, free[tr]])
             clf = CalibratedSVM(n_classes, random_state=random_state).fit(X[train], y[train], w[train])
             scores[free[te]] = clf.scores(X[free[te]])
