@@ -5,7 +5,7 @@ the gap between two beats is how long the GUI was unable to react (a "stall").  
 all in one run and one process:
 
   idle       nothing happening: the baseline (timer resolution, Python, the platform)
-  scan       controller.start_scan on the folder, then create_session on the GUI thread
+  scan       controller.start_scan on the folder, then create_session (file written on a worker)
   features   controller.start_features, then start_clustering (jobs on workers; the
              apply_* on the GUI thread is part of what is measured)
   scroll     a 20,000-item ThumbnailView scrolled by a QTimer (thumbnails decode async)
@@ -203,8 +203,11 @@ class Bench(QObject):
         self.controller.start_scan(self.args.folder, self._scanned)
 
     def _scanned(self, scan) -> None:
-        self._event("create_session (GUI thread)")
-        self.controller.create_session(os.path.join(self.work, "bench.labeler"), scan)
+        self._event("create_session (file written on a worker)")
+        self.controller.create_session(os.path.join(self.work, "bench.labeler"), scan,
+                                       on_done=lambda _ok: self._created(scan))
+
+    def _created(self, scan) -> None:
         self._event("session created")
         self._end(f"({len(scan.images)} images, {len(scan.skipped)} skipped)")
 

@@ -53,6 +53,8 @@ class Session:
         self.root: str = store.get_meta("image_root", "")
         self.images: list[ImageRecord] = store.images()
         self._listeners: list[Callable[[str], None]] = []
+        self._revision = 0                     # bumped on every change; keys the export-rows cache
+        self._rows_cache: tuple[int, list] = (-1, [])
         self.features: Optional[np.ndarray] = None
         self.feature_info: dict = store.get_meta("features", {}) or {}
         self.clustering: Optional[clustering_mod.Clustering] = None
@@ -70,6 +72,21 @@ class Session:
         store.add_scan(os.path.abspath(scan.root), scan.images, scan.skipped)
         return cls(store)
 
+    @staticmethod
+    def create_file_job(path: str, scan: ScanResult) -> Job:
+        """Write a new session file on a worker (20k image rows take a few hundred ms);
+        the GUI then opens it with ``Session.open``."""
+        def job(progress=None, cancel=None):
+            if os.path.exists(path):
+                raise FileExistsError(f"A session already exists at {path}")
+            store = SessionStore(path)
+            try:
+                store.add_scan(os.path.abspath(scan.root), scan.images, scan.skipped)
+            finally:
+                store.close()
+            return path
+        return job
+
     @classmethod
     def open(cls, path: str) -> "Session":
         if not os.path.exists(path):
@@ -84,6 +101,7 @@ class Session:
         self._listeners.append(listener)
 
     def _changed(self, what: str) -> None:
+        self._revision += 1
         for listener in list(self._listeners):
             listener(what)
 
@@ -153,17 +171,33 @@ class Session:
         return job
 
     # ------------------------------------------------------------------ clustering
+    # Jobs read everything they need here, on the owning thread: the store's SQLite
+    # connection must never be touched from a worker.
     def k_selection_job(self, ks: Sequence[int]) -> Job:
-        X = self._require_features()
+        X, seed = self._require_features(), self.random_state
         return lambda progress=None, cancel=None: clustering_mod.k_selection(
-            X, list(ks), random_state=self.random_state, progress=progress, cancel=cancel)
+            X, list(ks), random_state=seed, progress=progress, cancel=cancel)
+
+    def silhouette_job(self, k: int) -> Job:
+        """Fit k clusters and return (clustering, sample indices, per-sample silhouette values)."""
+        X, seed = self._require_features(), self.random_state
+
+        def job(progress=None, cancel=None):
+            fit = clustering_mod.fit_clusters(X, int(k), random_state=seed, progress=progress, cancel=cancel)
+            idx, values = clustering_mod.silhouette_diagram(X, fit.labels, random_state=seed)
+            return fit, idx, values
+        return job
 
     def clustering_job(self, k: int, representative: str = "closest") -> Job:
-        X = self._require_features()
-        groups = self.duplicate_groups()
+        X, seed, groups = self._require_features(), self.random_state, self.duplicate_groups()
         return lambda progress=None, cancel=None: clustering_mod.fit_clusters(
-            X, k, representative=representative, random_state=self.random_state,
+            X, int(k), representative=representative, random_state=seed,
             duplicate_groups=groups, progress=progress, cancel=cancel)
+
+    def map_2d_job(self, method: str = "pca") -> Job:
+        X, seed = self._require_features(), self.random_state
+        return lambda progress=None, cancel=None: clustering_mod.map_2d(
+            X, method=method, random_state=seed, progress=progress, cancel=cancel)
 
     def apply_clustering(self, result: "clustering_mod.Clustering") -> None:
         self.clustering = result
@@ -404,8 +438,11 @@ class Session:
 
     # ------------------------------------------------------------------ final labels, export, status
     def final_labels(self) -> list["ExportRow"]:
+        """One row per image as the export would write it; cached until the next change."""
         from .export import build_export_rows
-        return build_export_rows(self)
+        if self._rows_cache[0] != self._revision:
+            self._rows_cache = (self._revision, build_export_rows(self))
+        return list(self._rows_cache[1])
 
     def export_csv_job(self, out: str, sources: Optional[Iterable[str]] = None,
                        min_confidence: float = 0.0) -> Job:

@@ -107,14 +107,20 @@ class SessionController(QObject):
         self._adopt(session)
         return True
 
-    def create_session(self, path: str, scan) -> bool:
-        try:
-            session = Session.create(path, scan)
-        except Exception as exc:  # noqa: BLE001
-            self._error("Could not create the session", exc)
-            return False
-        self._adopt(session)
-        return True
+    def create_session(self, path: str, scan, on_done: Callback = None) -> bool:
+        """Create a session file for ``scan``. With ``on_done`` the file is written on a worker
+        (20k image rows would stall the GUI) and ``on_done(True)`` runs once it is open;
+        without, it is created here (scripts and tests)."""
+        if on_done is None:
+            try:
+                session = Session.create(path, scan)
+            except Exception as exc:  # noqa: BLE001
+                self._error("Could not create the session", exc)
+                return False
+            self._adopt(session)
+            return True
+        return self._start(lambda: Session.create_file_job(path, scan),
+                           lambda created: self.open_session(created), on_done, "Creating the session file")
 
     def close_session(self, emit: bool = True) -> None:
         if self.session is None:
@@ -242,42 +248,21 @@ class SessionController(QObject):
                            lambda r: self.session.apply_features(r), on_done, "Loading features")
 
     def start_k_selection(self, ks: Sequence[int], on_done: Callback) -> bool:
-        from labeler import clustering as cl
-
-        def make():
-            # Same as Session.k_selection_job, but the seed is read here: Session.random_state
-            # reads the SQLite store, which a worker thread must not touch.
-            X, seed = self.session._require_features(), self.session.random_state
-            return lambda progress=None, cancel=None: cl.k_selection(
-                X, list(ks), random_state=seed, progress=progress, cancel=cancel)
-        return self._start(make, None, on_done, "Comparing numbers of clusters", exclusive=False)
+        return self._start(lambda: self.session.k_selection_job(list(ks)), None, on_done,
+                           "Comparing numbers of clusters", exclusive=False)
 
     def start_silhouette(self, k: int, on_done: Callback) -> bool:
-        from labeler import clustering as cl
-
-        def make():
-            X = self.session._require_features()
-            seed = self.session.random_state
-
-            def job(progress=None, cancel=None):
-                fit = cl.fit_clusters(X, int(k), random_state=seed, progress=progress, cancel=cancel)
-                idx, values = cl.silhouette_diagram(X, fit.labels, random_state=seed)
-                return idx, values, fit.labels[idx]
-            return job
-        return self._start(make, None, on_done, f"Silhouette diagram for k={k}", exclusive=False)
+        """on_done((sample indices, silhouette values, their cluster labels))."""
+        def done(result):
+            fit, idx, values = result
+            if on_done is not None:
+                on_done((idx, values, fit.labels[idx]))
+        return self._start(lambda: self.session.silhouette_job(int(k)), None, done,
+                           f"Silhouette diagram for k={k}", exclusive=False)
 
     def start_clustering(self, k: int, representative: str = "closest", on_done: Callback = None) -> bool:
-        from labeler import clustering as cl
-
-        def make():
-            # Session.clustering_job with the seed snapshotted on the GUI thread (see start_k_selection).
-            s = self.session
-            X, seed, groups = s._require_features(), s.random_state, s.duplicate_groups()
-            return lambda progress=None, cancel=None: cl.fit_clusters(
-                X, int(k), representative=representative, random_state=seed, duplicate_groups=groups,
-                progress=progress, cancel=cancel)
-        return self._start(make, lambda r: self.session.apply_clustering(r), on_done,
-                           f"Clustering into {k} groups")
+        return self._start(lambda: self.session.clustering_job(int(k), representative),
+                           lambda r: self.session.apply_clustering(r), on_done, f"Clustering into {k} groups")
 
     def start_round(self, batch_size: int = 10, strategy: str = "auto", on_done: Callback = None) -> bool:
         return self._start(lambda: self.session.round_job(int(batch_size), strategy),
@@ -294,14 +279,8 @@ class SessionController(QObject):
                            on_done, f"Exporting class folders to {os.path.basename(out)}")
 
     def start_map_2d(self, method: str = "pca", on_done: Callback = None) -> bool:
-        from labeler import clustering as cl
-
-        def make():
-            X = self.session._require_features()
-            seed = self.session.random_state
-            return lambda progress=None, cancel=None: cl.map_2d(X, method=method, random_state=seed,
-                                                                progress=progress, cancel=cancel)
-        return self._start(make, None, on_done, f"2-D map ({method})", exclusive=False)
+        return self._start(lambda: self.session.map_2d_job(method), None, on_done, f"2-D map ({method})",
+                           exclusive=False)
 
     # ------------------------------------------------------------------ label display helpers
     def display_label(self, index: int) -> tuple[str, str, float]:

@@ -244,9 +244,10 @@ class NewSessionPanel(QWidget):
             path = self._choose_session_path()
             if path is None:
                 return
-            ok = self.controller.open_session(path) if os.path.exists(path) else \
-                self.controller.create_session(path, self.scan)
-            if not ok:
+            if not os.path.exists(path):
+                self.controller.create_session(path, self.scan, on_done=lambda ok: ok and self.compute_features())
+                return
+            if not self.controller.open_session(path):
                 return
             s = self.controller.session
             if s.clustering is not None:
