@@ -24,8 +24,28 @@ def class_for_key(key: str, classes: Sequence[str]) -> Optional[str]:
         return None
     if key in classes:
         return key
+    if any(c in DIGIT_KEYS for c in classes):
+        # classes named by digits (digits data): key 9 must never silently mean "the 9th class"
+        return None
     position = DIGIT_KEYS.index(key)
     return classes[position] if position < len(classes) else None
+
+
+def resolve_typed_class(text: str, classes: Sequence[str]) -> str:
+    """What a typed name means: an existing class matched case-insensitively, or the one class
+    the text is a prefix of (so "c" + Enter is a letter shortcut for "cat"), "" when several
+    classes start with it, else a new class."""
+    typed = text.strip()
+    if not typed:
+        return ""
+    folded = typed.casefold()
+    exact = [c for c in classes if c.casefold() == folded]
+    if exact:
+        return exact[0]
+    prefixed = [c for c in classes if c.casefold().startswith(folded)]
+    if len(prefixed) > 1:
+        return ""  # ambiguous: keep the text so the completer can show the choices
+    return prefixed[0] if prefixed else typed
 
 
 class ClassEntry(QLineEdit):
@@ -48,7 +68,7 @@ class ClassEntry(QLineEdit):
         self._names.setStringList(list(classes))
 
     def _chosen(self) -> None:
-        name = self.text().strip()
+        name = resolve_typed_class(self.text(), self._names.stringList())
         if name:
             self.clear()
             self.classChosen.emit(name)
