@@ -278,8 +278,8 @@ class NewSessionPanel(QWidget):
         self.k_spin.setRange(2, max(2, min(s.n_images - 1, 1000)))
         self.k_spin.setValue(k)
         self.k_spin.blockSignals(False)
-        self.k_hint.setText(f"Suggested: {k} (about 3 % of the images). Each group's most typical image is "
-                            "shown for you to label. Plots are computed in the background.")
+        self.k_hint.setText(f"Suggested: {k}, so you label {k} images up front: the one closest to the centre "
+                            "of each group. Plots are computed in the background.")
         self._update_buttons()
         self.steps[2].setEnabled(True)
         self.controller.start_k_selection(candidate_ks(k, s.n_images), self._selection_ready)
