@@ -17,6 +17,9 @@ from sklearn.neighbors import NearestNeighbors
 from .graph import blas_threads
 
 QUERY_STRATEGIES = ("least_confidence", "margin", "entropy", "random")
+# Which member of each group of uncertain candidates is asked: "score" (the most uncertain)
+# or "central" (the one closest to the group's centre: typical rather than an outlier).
+PICK_RULE = "central"
 
 
 def uncertainty(proba: np.ndarray, strategy: str) -> np.ndarray:
@@ -81,8 +84,11 @@ def select_batch(X, scores: np.ndarray, batch_size: int, *, exclude: Sequence[in
     if len(top) <= b:
         return np.sort(top)
     with blas_threads(1):
-        groups = KMeans(n_clusters=b, n_init=1, random_state=random_state).fit_predict(X[top])
+        km = KMeans(n_clusters=b, n_init=1, random_state=random_state).fit(X[top])
+    groups = km.labels_
     s_top = np.asarray(scores, float)[top] + rng.random(len(top)) * 1e-9
+    if PICK_RULE == "central":
+        s_top = -np.linalg.norm(X[top] - km.cluster_centers_[groups], axis=1)
     picks = []
     for g in range(b):
         members = np.flatnonzero(groups == g)

@@ -29,6 +29,7 @@ class RoundResult:
     stop_suggested: bool
     stop_reason: str
     model: object = field(repr=False, default=None)
+    estimates: dict = field(default_factory=dict)  # the candidate accuracy estimates, by name
 
 
 # How much of a new image's probability comes from its pool neighbours' labels (kNN vote)
@@ -44,6 +45,7 @@ SMOOTH_ALPHA = 0.5
 PROPAGATED_WEIGHT = 1.0
 GROUP_FOLDS = False
 SELF_TRAIN_FOLDS = 5
+ESTIMATE = "mid"
 
 
 class PoolModel:
@@ -166,6 +168,7 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     # data the model did not train on.
     T = fit_temperature(scores[free], y_prev[free])
     proba = _softmax(scores / T)
+    proba_heldout = proba.copy()
     proba[h_idx] = 0.0
     proba[h_idx, h_cls] = 1.0
     # 3. Smooth the held-out probabilities over the graph: an image whose neighbours the
@@ -185,12 +188,17 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     strat = "margin" if strategy == "auto" else strategy
     picks = select_batch(X, uncertainty(proba, strat), batch_size, exclude=h_idx,
                          random_state=random_state)
-    est_acc = float(confidence.mean()) if len(h_idx) >= 2 else None
+    lab = proba.argmax(axis=1)
+    p_svm = proba_heldout[np.arange(n), lab]
+    p_svm[h_idx] = 1.0
+    estimates = {"smoothed": float(confidence.mean()), "heldout": float(p_svm.mean())}
+    estimates["mid"] = 0.5 * (estimates["smoothed"] + estimates["heldout"])
+    est_acc = float(estimates[ESTIMATE]) if len(h_idx) >= 2 else None
     stop, reason = _stop_signal(len(h_idx), est_acc, history)
     report(progress, 4, 4, "done")
     return RoundResult(classes=[str(c) for c in classes], predicted=predicted, confidence=confidence,
                        picks=picks, estimated_accuracy=est_acc, n_labels_used=int(len(h_idx)),
-                       stop_suggested=stop, stop_reason=reason, model=model)
+                       stop_suggested=stop, stop_reason=reason, model=model, estimates=estimates)
 
 
 def final_labels(n_images: int, human_idx, human_labels, propagated: Optional[Propagation],

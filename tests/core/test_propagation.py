@@ -64,3 +64,20 @@ def test_label_spreading(setup):
     assert len(p.idx) == len(X) - len(set(seeds) | {5})
     assert np.mean(p.labels == y[p.idx].astype(str)) > 0.95
     assert np.all((p.confidence >= 0) & (p.confidence <= 1))
+
+
+def test_graph_smooth_clamps_fixed_rows_and_pulls_towards_neighbours():
+    from labeler.graph import KnnVote, knn_affinity, smooth
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 0.3, (40, 2)), rng.normal(4, 0.3, (40, 2))])
+    P = np.zeros((80, 2))
+    P[:40, 0] = 1.0
+    P[40:, 1] = 1.0
+    P[5] = [0.0, 1.0]                      # a lone wrong label inside the first blob
+    F = smooth(knn_affinity(X), P, alpha=0.9, fixed=[0])
+    assert np.allclose(F.sum(axis=1), 1.0)
+    assert np.allclose(F[0], P[0])          # clamped
+    assert F[5, 0] > F[5, 1]                # outvoted by its neighbours
+    vote = KnnVote(X, P)
+    assert vote.loo_proba()[5].argmax() == 0
+    assert (vote.predict_proba(np.array([[0.0, 0.0], [4.0, 4.0]])).argmax(axis=1) == [0, 1]).all()
