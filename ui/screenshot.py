@@ -82,7 +82,12 @@ class ScreenshotDriver(QObject):
     # ------------------------------------------------------------------ script
     def start(self) -> None:
         w = self.window
-        if self.screen == "start":
+        if self.session_path:
+            # A user's session is only shown, never scripted: a screenshot must not change it.
+            self.step(lambda: True, lambda: w.open_session(self.session_path))
+            self.step(lambda: self.idle() and (w.page != "workspace" or self.c.has_features))
+            self.step(self.settled(1.5), self._grab)
+        elif self.screen == "start":
             self.step(self.settled(0.5), self._grab)
         elif self.screen == "new_session":
             self.window.new_session.stop_before_clustering = True
@@ -110,9 +115,6 @@ class ScreenshotDriver(QObject):
         self.timer.start()
 
     def _open_demo(self) -> None:
-        if self.session_path:
-            self.step(lambda: True, lambda: self.window.open_session(self.session_path))
-            return
         from labeler.demo import default_demo_dir
         dest = default_demo_dir()
         fresh = os.path.join(dest, f"screenshot-{self.screen}.labeler")
