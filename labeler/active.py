@@ -19,6 +19,9 @@ from .graph import blas_threads
 QUERY_STRATEGIES = ("least_confidence", "margin", "entropy", "random")
 # Which member of each group of uncertain candidates is asked: "score" (the most uncertain)
 # or "central" (the one closest to the group's centre: typical rather than an outlier).
+# Measured (digits book3, 50 + 5 x 10, 4 seeds): "score" made the mean test curve dip 0.4
+# points after the first round in every seed (95.3 -> 94.9, final 95.9); "central" keeps it
+# monotone within 0.1 (95.3 -> 95.6) with 99.4 % exported labels; letters: 94.8 vs 95.1 final.
 PICK_RULE = "central"
 
 
@@ -63,8 +66,9 @@ def select_batch(X, scores: np.ndarray, batch_size: int, *, exclude: Sequence[in
     """Pick ``batch_size`` high-score images that are spread out.
 
     The ``pool_factor * batch_size`` best candidates are clustered into ``batch_size``
-    groups and the best of each group is asked; excluded (labelled) images and their
-    near-duplicates are never picked.
+    groups and one of each group is asked: with PICK_RULE "central" (default) the one
+    closest to the group's centre, with "score" the highest-scoring one.  Excluded
+    (labelled) images and their near-duplicates are never picked.
     """
     X = np.asarray(X, dtype=np.float64)
     n = len(X)
