@@ -293,6 +293,8 @@ def main(argv=None) -> int:
     if leak_workaround:
         immortalise_none()
     bench = Bench(app, args)
+    from ui.gcpause import freeze_long_lived
+    freeze_long_lived(full=True)  # as ui.app.run_gui does once the main window exists
     if leak_workaround:
         bench.notes.append("PySide6 void-call None refcount leak detected: None made immortal for this run")
     bench.start()

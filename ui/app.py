@@ -52,6 +52,8 @@ def run_gui(session_path: Optional[str] = None, demo: bool = False, screenshot: 
                           tempfile.mkdtemp(prefix="labeler-shot-"))
     window = MainWindow()
     window.show()
+    from ui.gcpause import freeze_long_lived
+    freeze_long_lived(full=True)  # everything imported so far lives as long as the app
     if screenshot:
         from ui.screenshot import ScreenshotDriver
         driver = ScreenshotDriver(window, screenshot, session_path=session_path, demo=demo)

@@ -9,6 +9,7 @@ import ui.qtcompat  # noqa: F401  (PySide6 6.12 emit() refcount fix)
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from labeler.session import Session
+from ui.gcpause import freeze_long_lived
 from ui.workers import JobRunner
 
 log = logging.getLogger("labeler.ui")
@@ -96,6 +97,9 @@ class SessionController(QObject):
         session.subscribe(self._on_event)
         if session.path != ":memory:":
             self._remember(session.path)
+        # The session's image records live until it is closed: keep full collections
+        # (which hold the GIL for every tracked object) from walking them again and again.
+        freeze_long_lived()
         self.sessionChanged.emit()
 
     def open_session(self, path: str) -> bool:
