@@ -21,6 +21,7 @@ from labeler.features.base import params_hash
 
 INDEX_NAME = "index.json"
 VERSION = 1
+ENCODE_SLICE = 1024  # index entries per json.dumps call
 
 
 def _atomic_write(path: str, write) -> None:
@@ -91,32 +92,38 @@ class FeatureCache:
         if len(paths) == 0:
             return
         vectors = np.asarray(vectors, dtype=np.float32)
+        entries = self._entries
         if self._matrix is not None and self._matrix.shape[1] != vectors.shape[1]:
-            self._entries, self._matrix = {}, None  # dimension changed: old rows are useless
+            entries, self._matrix = {}, None  # dimension changed: old rows are useless
         new_keys = {_key(p): (int(s), float(m)) for p, (s, m) in zip(paths, keys)}
-        kept = [(p, e) for p, e in self._entries.items() if p not in new_keys]
-        old_rows = np.array([e[0] for _, e in kept], dtype=np.int64)
-        parts = [self._matrix[old_rows]] if len(kept) else []
-        parts.append(vectors)
-        matrix = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        entries = {p: (row, s, m) for row, (p, (_, s, m)) in enumerate(kept)}
+        if self._matrix is None or not entries:
+            entries, matrix = {}, vectors
+        elif not any(p in entries for p in new_keys):
+            # The usual case (new images): append, every old row keeps its number.
+            entries = dict(entries)
+            matrix = np.concatenate([self._matrix, vectors])
+        else:
+            kept = [(p, e) for p, e in entries.items() if p not in new_keys]
+            old_rows = np.array([e[0] for _, e in kept], dtype=np.int64)
+            matrix = np.concatenate([self._matrix[old_rows], vectors])
+            entries = {p: (row, s, m) for row, (p, (_, s, m)) in enumerate(kept)}
+        base = matrix.shape[0] - len(new_keys)
         for j, (p, (s, m)) in enumerate(new_keys.items()):
-            entries[p] = (len(kept) + j, s, m)
+            entries[p] = (base + j, s, m)
         self._write(matrix, entries)
 
     def _write(self, matrix: np.ndarray, entries: dict[str, tuple[int, int, float]]) -> None:
         os.makedirs(self.directory, exist_ok=True)
         matrix_file = f"vectors-{uuid.uuid4().hex[:12]}.npy"
         _atomic_write(os.path.join(self.directory, matrix_file), lambda fh: np.save(fh, matrix, allow_pickle=False))
-        index = {
+        header = {
             "version": VERSION,
             "name": self.name,
             "params": self.params,
             "dim": int(matrix.shape[1]),
             "matrix": matrix_file,
-            "entries": {p: [r, s, m] for p, (r, s, m) in entries.items()},
         }
-        data = json.dumps(index, separators=(",", ":")).encode("utf-8")
+        data = _index_json(header, entries)
         _atomic_write(os.path.join(self.directory, INDEX_NAME), lambda fh: fh.write(data))
         self._entries, self._matrix, self._matrix_file = entries, matrix, matrix_file
         self._remove_stale_matrices(keep=matrix_file)
@@ -128,6 +135,21 @@ class FeatureCache:
                     os.unlink(os.path.join(self.directory, fname))
                 except OSError:
                     pass
+
+
+def _index_json(header: dict, entries: dict[str, tuple[int, int, float]]) -> bytes:
+    """``header`` plus ``"entries": {path: [row, size, mtime]}`` as compact JSON.
+
+    Encoded a slice of entries at a time: one ``json.dumps`` of 20,000 entries is a
+    single C call that holds the GIL for 30+ ms, long enough to stall the GUI thread
+    while this runs on a worker.
+    """
+    items = list(entries.items())
+    parts = []
+    for start in range(0, len(items), ENCODE_SLICE):
+        parts.append(json.dumps(dict(items[start:start + ENCODE_SLICE]), separators=(",", ":"))[1:-1])
+    head = json.dumps(header, separators=(",", ":"))
+    return f'{head[:-1]},"entries":{{{",".join(p for p in parts if p)}}}}}'.encode("utf-8")
 
 
 def _key(path: str) -> str:

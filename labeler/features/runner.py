@@ -14,7 +14,8 @@ from labeler.features.cache import FeatureCache
 from labeler.types import CancelToken, ProgressCallback, check, report
 
 CHUNK = 32  # images between progress reports / cancellation checks
-FLUSH_EVERY = 1024  # new vectors between cache writes, so a cancelled run keeps its work
+FLUSH_EVERY = 1024  # new vectors before the first cache write (then as many as are cached), so a
+#                    crash keeps most of the work; a cancel or error writes everything computed
 
 
 def compute_raw(
@@ -32,38 +33,55 @@ def compute_raw(
     n = len(paths)
     label = message or f"Computing {extractor.name} features"
     found, missing = cache.lookup(paths, keys) if cache is not None else ({}, list(range(n)))
-    rows: dict[int, np.ndarray] = dict(found)
-    report(progress, len(rows), n, label)
+    # Rows are written into one (n, D) matrix as they arrive (D from the first vector):
+    # no dict of 20,000 small arrays and no np.stack of all of them at the end.
+    out: Optional[np.ndarray] = None
+    done = len(found)
+    report(progress, done, n, label)
     check(cancel)
     pending: list[int] = []
+    flush_at = FLUSH_EVERY
+
+    def place(i: int, vec: np.ndarray) -> None:
+        nonlocal out
+        if out is None:
+            out = np.empty((n, vec.shape[0]), dtype=np.float32)
+        elif vec.shape[0] != out.shape[1]:
+            raise FeatureError(
+                f"{extractor.name} produced vectors of different lengths: {sorted({out.shape[1], vec.shape[0]})}")
+        out[i] = vec
 
     def flush() -> None:
         if cache is not None and pending:
-            cache.store([paths[i] for i in pending], [keys[i] for i in pending], np.stack([rows[i] for i in pending]))
+            rows = np.asarray(pending, dtype=np.int64)
+            cache.store([paths[i] for i in pending], [keys[i] for i in pending], out[rows])
         pending.clear()
 
+    for i, vec in found.items():
+        place(i, np.asarray(vec, dtype=np.float32).ravel())
     chunks = _compute_chunks(extractor, [paths[i] for i in missing], workers, cancel)
     try:
         with closing(chunks):  # stop the worker pool promptly if we leave early
             for chunk, vectors in chunks:
                 for j, vec in zip(chunk, vectors):
                     i = missing[j]
-                    rows[i] = np.asarray(vec, dtype=np.float32).ravel()
+                    place(i, np.asarray(vec, dtype=np.float32).ravel())
                     pending.append(i)
-                if len(pending) >= FLUSH_EVERY:
+                    done += 1
+                if len(pending) >= flush_at:
                     flush()
-                report(progress, len(rows), n, label)
+                    # Each write rewrites the whole cache, so the gap between writes grows
+                    # with it: O(total) bytes written, not O(total^2) (20 x 60 MB at 20k images).
+                    flush_at = max(FLUSH_EVERY, len(cache)) if cache is not None else flush_at
+                report(progress, done, n, label)
                 check(cancel)
         flush()
     except BaseException:
         flush()  # keep what was computed, then let Cancelled / FeatureError through
         raise
-    if n == 0:
+    if n == 0 or out is None:
         return np.zeros((0, 0), np.float32), 0
-    dims = {v.shape[0] for v in rows.values()}
-    if len(dims) != 1:
-        raise FeatureError(f"{extractor.name} produced vectors of different lengths: {sorted(dims)}")
-    return np.stack([rows[i] for i in range(n)]).astype(np.float32, copy=False), len(missing)
+    return out, len(missing)
 
 
 def _compute_chunks(extractor, paths: list[str], workers: int, cancel: Optional[CancelToken]):

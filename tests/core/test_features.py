@@ -307,3 +307,16 @@ def test_fit_rows_keep_held_out_rows_out_of_the_pca(tmp_path):
     np.testing.assert_allclose(held.X[:60], pool_only.X, rtol=1e-4, atol=1e-3)
     everything = extract_features(paths, "pixels", cache_dir=None)
     assert not np.allclose(everything.X[:60], pool_only.X, atol=1e-3)
+
+
+def test_cache_store_appends_and_replaces_rows(tmp_path):
+    from labeler.features.cache import FeatureCache
+    cache = FeatureCache(str(tmp_path), "pixels", {"side": 2})
+    vec = lambda v: np.full((1, 3), v, np.float32)  # noqa: E731
+    cache.store(["a", "b"], [(1, 1.0), (2, 2.0)], np.vstack([vec(1), vec(2)]))
+    cache.store(["c"], [(3, 3.0)], vec(3))                      # new image: appended
+    cache.store(["b", "d"], [(5, 5.0), (4, 4.0)], np.vstack([vec(5), vec(4)]))  # b changed
+    again = FeatureCache(str(tmp_path), "pixels", {"side": 2})
+    found, missing = again.lookup(["a", "b", "c", "d", "b"], [(1, 1.0), (5, 5.0), (3, 3.0), (4, 4.0), (2, 2.0)])
+    assert missing == [4] and len(again) == 4
+    assert [float(found[i][0]) for i in range(4)] == [1.0, 5.0, 3.0, 4.0]
