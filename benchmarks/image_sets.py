@@ -1,0 +1,105 @@
+"""Offline validation image sets as real files: <out>/<name>/img/*.png + <out>/<name>/truth.csv.
+
+The sets the label-efficiency numbers in RESULTS.md were measured on, made from what ships
+inside packages (Pillow's font, scikit-image's sample images, scikit-learn's digits):
+letters, textures, faces, cdigits (coloured noisy digits), shapes.
+
+    python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
+    python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
+"""
+import csv, os, sys
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_scratch", "sets")
+
+
+def save(name, arrays, labels):
+    d = os.path.join(OUT, name, "img")
+    os.makedirs(d, exist_ok=True)
+    rows = []
+    for i, (a, lab) in enumerate(zip(arrays, labels)):
+        fn = f"im_{i:05d}.png"
+        (a if isinstance(a, Image.Image) else Image.fromarray(a)).save(os.path.join(d, fn))
+        rows.append((fn, str(lab)))
+    with open(os.path.join(OUT, name, "truth.csv"), "w", newline="") as f:
+        w = csv.writer(f); w.writerow(["path", "label"]); w.writerows(rows)
+    print(name, len(rows), len(set(labels)))
+
+
+def letters(per=40, side=40, seed=11, chars="ABCDEFGHJKLMNPQRSTUVWXYZ"[:20]):
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for ch in chars:
+        for _ in range(per):
+            size = int(rng.integers(18, 34))
+            font = ImageFont.load_default(size=size)
+            im = Image.new("L", (side * 2, side * 2), 0)
+            d = ImageDraw.Draw(im)
+            d.text((side + rng.integers(-5, 6), side + rng.integers(-5, 6)), ch, fill=255, font=font, anchor="mm")
+            im = im.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR)
+            im = im.crop((side // 2, side // 2, side // 2 + side, side // 2 + side))
+            a = np.asarray(im, float) + rng.normal(0, 25, (side, side))
+            arrays.append(np.clip(a, 0, 255).astype(np.uint8)); labels.append(ch)
+    save("letters", arrays, labels)
+
+
+def textures(per=90, side=40, seed=12):
+    from skimage import data
+    from skimage.color import rgb2gray
+    names = ["brick", "grass", "gravel", "cell", "moon", "camera", "coins", "text", "rocket", "coffee"]
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for nm in names:
+        img = getattr(data, nm)()
+        if img.ndim == 3:
+            img = (rgb2gray(img[..., :3]) * 255)
+        img = img.astype(np.uint8)
+        H, W = img.shape
+        for _ in range(per):
+            r, c = rng.integers(0, H - side), rng.integers(0, W - side)
+            arrays.append(np.ascontiguousarray(img[r:r + side, c:c + side])); labels.append(nm)
+    save("textures", arrays, labels)
+
+
+def faces():
+    from skimage import data
+    imgs = (data.lfw_subset() * 255).astype(np.uint8)
+    save("faces", list(imgs), ["face"] * 100 + ["other"] * 100)
+
+
+def cdigits(n=1200, seed=13, up=3):
+    from sklearn.datasets import load_digits
+    d = load_digits(); rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(d.target))[:n]
+    arrays = []
+    for img in d.images[idx]:
+        a = np.kron(img / 16.0, np.ones((up, up)))[..., None]
+        fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        x = a * fg + (1 - a) * bg + rng.normal(0, 20, a.shape[:2] + (3,))
+        arrays.append(np.clip(x, 0, 255).astype(np.uint8))
+    save("cdigits", arrays, [str(t) for t in d.target[idx]])
+
+
+def shapes(per=120, side=48, seed=14):
+    from skimage.draw import random_shapes
+    kinds = ["circle", "rectangle", "triangle", "ellipse"]
+    arrays, labels = [], []
+    for lab, kind in enumerate(kinds):
+        for i in range(per):
+            img, _ = random_shapes((side, side), max_shapes=1, min_shapes=1, shape=kind, min_size=12,
+                                   channel_axis=-1, rng=seed * 100000 + lab * 1000 + i)
+            arrays.append(img.astype(np.uint8)); labels.append(kind)
+    save("shapes", arrays, labels)
+
+
+SETS = ("letters", "textures", "faces", "cdigits", "shapes")
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args[:1] == ["--out"]:
+        OUT, args = args[1], args[2:]
+    for name in args or SETS:
+        if name not in SETS:
+            sys.exit(f"unknown set {name!r}; choose from {', '.join(SETS)}")
+        globals()[name]()
