@@ -47,11 +47,11 @@ class Session:
     """One labeling session: images, features, clustering, labels, rounds, undo history."""
 
     # ------------------------------------------------------------------ lifecycle
-    def __init__(self, store: SessionStore):
+    def __init__(self, store: SessionStore, images: Optional[list[ImageRecord]] = None):
         self.store = store
         self.path = store.path
         self.root: str = store.get_meta("image_root", "")
-        self.images: list[ImageRecord] = store.images()
+        self.images: list[ImageRecord] = store.images() if images is None else images
         self._listeners: list[Callable[[str], None]] = []
         self._revision = 0                     # bumped on every change; keys the export-rows cache
         self._rows_cache: tuple[int, list] = (-1, [])
@@ -88,10 +88,20 @@ class Session:
         return job
 
     @classmethod
-    def open(cls, path: str) -> "Session":
+    def open(cls, path: str, images: Optional[list[ImageRecord]] = None) -> "Session":
+        """Open the session file at ``path``. ``images``: its image rows, already read with
+        ``Session.read_images(path)`` (on a worker); read here when None."""
         if not os.path.exists(path):
             raise FileNotFoundError(f"No session file at {path}")
-        return cls(SessionStore(path))
+        store = SessionStore(path)
+        if images is not None and len(images) != store.image_count():
+            images = None  # a list of another length cannot be this file's rows: read them here
+        return cls(store, images)
+
+    @staticmethod
+    def read_images(path: str) -> list[ImageRecord]:
+        """The image rows of the session file at ``path`` (any thread; for ``open(path, images)``)."""
+        return SessionStore.read_images(path)
 
     def close(self) -> None:
         self.store.close()
@@ -130,13 +140,15 @@ class Session:
 
     # ------------------------------------------------------------------ features
     def features_job(self, name: str = "auto", **params) -> Job:
-        from .features import extract_features  # heavy imports only when features are made
-
-        paths = [self.abs_path(i) for i in range(self.n_images)]
-        keys = [(r.size, r.mtime) for r in self.images]
-        cache_dir = self.cache_dir
+        # The image list never changes after open, so the job builds the 20,000 paths and
+        # keys itself (tens of ms) instead of the owning (GUI) thread.
+        images, root, cache_dir = self.images, self.root, self.cache_dir
 
         def job(progress=None, cancel=None):
+            from .features import extract_features  # heavy imports only when features are made
+
+            paths = [os.path.join(root, *r.path.split("/")) for r in images]
+            keys = [(r.size, r.mtime) for r in images]
             return extract_features(paths, name, cache_dir=cache_dir, file_keys=keys,
                                     progress=progress, cancel=cancel, **params)
         return job

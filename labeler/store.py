@@ -11,8 +11,10 @@ action is not undone.  A new action discards the redo tail (linear undo).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
@@ -157,9 +159,24 @@ class SessionStore:
             self.conn.executemany("INSERT INTO skipped(path, reason) VALUES (?, ?)",
                                   [(s.path, s.reason) for s in skipped])
 
+    def image_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
     def images(self) -> list[ImageRecord]:
         rows = self.conn.execute("SELECT path, size, mtime, sha1, width, height FROM images ORDER BY id")
         return [ImageRecord(*row) for row in rows]
+
+    @staticmethod
+    def read_images(path: str) -> list[ImageRecord]:
+        """``images()`` of the file at ``path`` through a short-lived read-only connection of the
+        calling thread: a worker can read 20,000 rows (~40 ms of Python) while the owning
+        thread goes on, then hand them to ``Session.open``."""
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT path, size, mtime, sha1, width, height FROM images ORDER BY id")
+            return [ImageRecord(*row) for row in rows]
+        finally:
+            conn.close()
 
     def skipped(self) -> list[SkippedFile]:
         return [SkippedFile(*row) for row in self.conn.execute("SELECT path, reason FROM skipped ORDER BY path")]

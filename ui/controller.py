@@ -102,9 +102,10 @@ class SessionController(QObject):
         freeze_long_lived()
         self.sessionChanged.emit()
 
-    def open_session(self, path: str) -> bool:
+    def open_session(self, path: str, images=None) -> bool:
+        """Open ``path`` here; ``images``: its rows already read by ``Session.read_images`` on a worker."""
         try:
-            session = Session.open(path)
+            session = Session.open(path, images)
         except Exception as exc:  # noqa: BLE001
             self._error("Could not open the session", exc)
             return False
@@ -123,8 +124,15 @@ class SessionController(QObject):
                 return False
             self._adopt(session)
             return True
-        return self._start(lambda: Session.create_file_job(path, scan),
-                           lambda created: self.open_session(created), on_done, "Creating the session file")
+        def make_job():
+            write = Session.create_file_job(path, scan)
+
+            def job(progress=None, cancel=None):
+                created = write(progress, cancel)
+                return created, Session.read_images(created)  # 20k rows read here, not on the GUI thread
+            return job
+        return self._start(make_job, lambda result: self.open_session(*result), on_done,
+                           "Creating the session file")
 
     def close_session(self, emit: bool = True) -> None:
         if self.session is None:

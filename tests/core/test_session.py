@@ -160,3 +160,15 @@ def test_next_unlabeled_skips_humans_and_unsure(clustered_session):
     session.mark_unsure(6)
     assert session.next_unlabeled(order, after=4) == 7
     assert session.next_unlabeled(order, after=7) == 4
+
+
+def test_open_with_image_rows_read_elsewhere_is_the_same_session(clustered_session):
+    session, _ = clustered_session
+    rows = Session.read_images(session.path)  # what a worker reads for the GUI thread
+    assert rows == session.images
+    again = Session.open(session.path, rows)
+    assert again.images == session.images and again.abs_path(3) == session.abs_path(3)
+    again.close()
+    wrong = Session.open(session.path, rows[:-1])  # not this file's rows: read from the file
+    assert wrong.images == session.images
+    wrong.close()
