@@ -12,7 +12,7 @@ import numpy as np
 
 from .active import QUERY_STRATEGIES, CalibratedSVM, _softmax, fit_temperature, select_batch, uncertainty
 from .graph import KnnVote, knn_affinity, smooth, spread
-from .propagation import Propagation, self_train
+from .propagation import MAX_SVM_TRAIN, Propagation, capped_sample, self_train
 from .types import CancelToken, ProgressCallback, check, report
 
 STRATEGIES = ("auto",) + QUERY_STRATEGIES
@@ -206,7 +206,9 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
         proba = smooth(W, proba, alpha=SMOOTH_ALPHA, fixed=h_idx)
     predicted = classes[proba.argmax(axis=1)].astype(object)
     confidence = proba.max(axis=1)
-    est = CalibratedSVM(n_classes, temperature=T, random_state=random_state).fit(X, proba.argmax(axis=1))
+    fit_rows = np.concatenate([h_idx, capped_sample(np.flatnonzero(free), MAX_SVM_TRAIN - len(h_idx), random_state)])
+    est = CalibratedSVM(n_classes, temperature=T, random_state=random_state).fit(
+        X[fit_rows], proba.argmax(axis=1)[fit_rows])
     vote = KnnVote(X, proba) if n > 2 else None
     knn_weight, cv_errors = _knn_weight(X, proba.argmax(axis=1), vote, n_classes, random_state)
     model = PoolModel(est, classes, vote, knn_weight)

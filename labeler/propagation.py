@@ -117,6 +117,21 @@ def label_spreading(X, labeled_idx, labels, *, exclude: Sequence[int] = (), n_ne
                        cluster=np.full(len(idx), -1, int), rank=np.full(len(idx), -1, int))
 
 
+# An RBF SVM's fit time grows about quadratically with its training set (100k images: minutes
+# per fit).  Past this size a random subset of the pool's current labels trains it (human
+# labels are always included); every image is still scored.  Digits-sized sets are unaffected.
+MAX_SVM_TRAIN = 10000
+
+
+def capped_sample(indices: np.ndarray, limit: int, random_state=0) -> np.ndarray:
+    """``indices`` itself when it has at most ``limit`` entries, else a sorted random subset of that size."""
+    indices = np.asarray(indices, dtype=int)
+    limit = max(int(limit), 0)
+    if len(indices) <= limit:
+        return indices
+    return np.sort(np.random.default_rng(random_state).choice(indices, size=limit, replace=False))
+
+
 def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_iter: int = 2,
                n_folds: int = 5, weight=None, groups=None, random_state=0, cancel=None):
     """Cross-fitted self-training: relabel every non-fixed image by a classifier that never saw it.
@@ -160,7 +175,7 @@ def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_it
             gf = fold_of[np.searchsorted(ug, g)]
             splits = [(np.flatnonzero(gf != f), np.flatnonzero(gf == f)) for f in range(folds)]
         for tr, te in splits:
-            train = np.concatenate([fixed, free[tr]])
+            train = np.concatenate([fixed, capped_sample(free[tr], MAX_SVM_TRAIN - len(fixed), random_state + it)])
             clf = CalibratedSVM(n_classes, random_state=random_state).fit(X[train], y[train], w[train])
             scores[free[te]] = clf.scores(X[free[te]])
             new[free[te]] = scores[free[te]].argmax(axis=1)

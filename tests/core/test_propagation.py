@@ -81,3 +81,35 @@ def test_graph_smooth_clamps_fixed_rows_and_pulls_towards_neighbours():
     vote = KnnVote(X, P)
     assert vote.loo_proba()[5].argmax() == 0
     assert (vote.predict_proba(np.array([[0.0, 0.0], [4.0, 4.0]])).argmax(axis=1) == [0, 1]).all()
+
+
+def test_capped_sample_keeps_small_sets_and_caps_large_ones():
+    from labeler.propagation import capped_sample
+    small = np.arange(5)
+    assert capped_sample(small, 10).tolist() == small.tolist()
+    big = np.arange(100, 1100)
+    picked = capped_sample(big, 50, random_state=1)
+    assert len(picked) == 50 and len(set(picked.tolist())) == 50 and set(picked.tolist()) <= set(big.tolist())
+    assert (np.diff(picked) > 0).all()
+    assert capped_sample(big, 50, random_state=1).tolist() == picked.tolist()   # reproducible
+
+
+def test_self_training_caps_svm_training_size_but_scores_everything(monkeypatch):
+    from labeler import propagation
+    from labeler.active import CalibratedSVM
+    sizes = []
+    original = CalibratedSVM.fit
+
+    def spy(self, X, y, *args, **kwargs):
+        sizes.append(len(X))
+        return original(self, X, y, *args, **kwargs)
+    monkeypatch.setattr(CalibratedSVM, "fit", spy)
+    monkeypatch.setattr(propagation, "MAX_SVM_TRAIN", 60)
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (150, 2)), rng.normal(6, 1, (150, 2))])
+    y0 = np.repeat([0, 1], 150)
+    fixed = np.array([0, 150])
+    y, scores, _ = propagation.self_train(X, y0, fixed, 2, n_iter=1, n_folds=3)
+    assert sizes and max(sizes) <= 60
+    assert (np.abs(scores[np.setdiff1d(np.arange(300), fixed)]).sum(axis=1) > 0).all()
+    assert (y == y0).mean() > 0.95
