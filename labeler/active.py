@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
-from .graph import blas_threads
+from .graph import blas_threads, self_neighbors
 
 QUERY_STRATEGIES = ("least_confidence", "margin", "entropy", "random")
 # Which member of each group of uncertain candidates is asked: "score" (the most uncertain)
@@ -56,7 +56,7 @@ def near_duplicates_of(X: np.ndarray, candidates: np.ndarray, labelled: np.ndarr
         return np.zeros(len(candidates), dtype=bool)
     with blas_threads(1):
         d_lab, _ = NearestNeighbors(n_neighbors=1).fit(X[labelled]).kneighbors(X[candidates])
-        ref = NearestNeighbors(n_neighbors=2).fit(X).kneighbors(X[candidates])[0][:, 1]
+    ref = self_neighbors(X, 1)[0][np.asarray(candidates, dtype=int), 1]
     scale = max(float(np.median(ref)), 1e-12)
     return d_lab[:, 0] <= rel_eps * scale
 

@@ -7,6 +7,8 @@ edge from local neighbour distances.
 """
 from __future__ import annotations
 
+import hashlib
+
 import contextlib
 from typing import Optional
 
@@ -30,6 +32,28 @@ def default_n_neighbors(n: int) -> int:
     return int(max(1, min(n - 1, max(5, min(20, round(np.log2(max(n, 2)) + 1))))))
 
 
+_NEIGHBOURS_CACHE: dict = {}
+
+
+def self_neighbors(X, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, indices) of each row's k+1 nearest rows, itself first.
+
+    One round asks for the same brute-force kNN several times (graph, vote, duplicates),
+    and at 50k images each costs seconds; the latest answer is kept, keyed by the data's
+    bytes, and smaller k are sliced from a larger one.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    k = int(max(1, min(k, len(X) - 1)))
+    key = (X.shape, hashlib.blake2b(X.view(np.uint8), digest_size=16).hexdigest())
+    cached = _NEIGHBOURS_CACHE.get(key)
+    if cached is None or cached[0].shape[1] < k + 1:
+        with blas_threads(1):
+            dist, nbr = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+        _NEIGHBOURS_CACHE.clear()
+        _NEIGHBOURS_CACHE[key] = cached = (dist, nbr)
+    return cached[0][:, :k + 1], cached[1][:, :k + 1]
+
+
 def knn_affinity(X, n_neighbors: Optional[int] = None) -> sp.csr_matrix:
     """Symmetric kNN graph with self-tuning Gaussian weights exp(-d^2 / (s_i s_j)).
 
@@ -39,8 +63,7 @@ def knn_affinity(X, n_neighbors: Optional[int] = None) -> sp.csr_matrix:
     X = np.asarray(X, dtype=np.float64)
     n = len(X)
     k = default_n_neighbors(n) if n_neighbors is None else int(max(1, min(n_neighbors, n - 1)))
-    with blas_threads(1):
-        dist, nbr = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+    dist, nbr = self_neighbors(X, k)
     dist, nbr = dist[:, 1:], nbr[:, 1:]
     scale = dist[:, max(0, k // 2 - 1)]
     # exact duplicates give zero scales that would cut an image off from the rest
@@ -140,7 +163,7 @@ class KnnVote:
         self.k = default_n_neighbors(n) if n_neighbors is None else int(max(1, min(n_neighbors, n - 1)))
         with blas_threads(1):
             self.nn = NearestNeighbors(n_neighbors=self.k).fit(self.X)
-            d, nb = self.nn.kneighbors(self.X, n_neighbors=min(self.k + 1, n))
+        d, nb = self_neighbors(self.X, min(self.k, n - 1))
         self._self_d, self._self_nb = d[:, 1:], nb[:, 1:]
         s = d[:, min(d.shape[1] - 1, max(1, self.k // 2))]
         positive = s[s > 0]

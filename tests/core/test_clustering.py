@@ -91,3 +91,18 @@ def test_map_2d(blobs, method):
     X, _ = blobs
     m = map_2d(X[:120], method=method, random_state=0)
     assert m.shape == (120, 2) and np.all(np.isfinite(m))
+
+
+def test_self_neighbors_is_cached_and_matches_sklearn():
+    from sklearn.neighbors import NearestNeighbors
+    from labeler import graph
+    X = np.random.default_rng(3).normal(size=(200, 5))
+    d5, i5 = graph.self_neighbors(X, 5)
+    d_ref, i_ref = NearestNeighbors(n_neighbors=6).fit(X).kneighbors(X)
+    np.testing.assert_allclose(d5, d_ref)
+    assert (i5 == i_ref).all()
+    d2, i2 = graph.self_neighbors(X, 2)            # served from the k=5 answer
+    assert (i2 == i_ref[:, :3]).all()
+    Y = X.copy()
+    Y[0, 0] += 10                                   # different data is never served from the cache
+    assert not np.allclose(graph.self_neighbors(Y, 5)[0], d5)
