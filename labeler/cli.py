@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--rounds", type=int, default=0, help="active-learning rounds after the representatives")
     sim.add_argument("--batch", type=int, default=10, help="images asked per round")
     sim.add_argument("--features", default="auto", help="feature extractor for --images (auto, pixels, hog, cnn)")
+    sim.add_argument("--no-feature-check", action="store_true",
+                     help="keep the first feature space (no re-check with the representatives' labels)")
     sim.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..S-1 and average")
     sim.add_argument("--session", metavar="FILE", help="write the first seed's run as a real session file")
     sim.add_argument("--json", action="store_true")
@@ -135,7 +137,8 @@ def _simulate_seeds(args, simulate, cache_dir: str) -> int:
             def on_answer(index: int, label: str, paths=[r.path for r in data.scan.images]) -> None:
                 print(f"answer\t{paths[index]}\t{label}", flush=True)
         run = simulate.simulate_once(data, budget=args.budget, rounds=args.rounds, batch=args.batch,
-                                     seed=seed, session_path=session_path, on_answer=on_answer)
+                                     seed=seed, session_path=session_path, on_answer=on_answer,
+                                     check_features=not args.no_feature_check)
         runs.append(run)
         if not args.json:
             print(f"seed {seed}: {run['human_labels']} human labels, test accuracy {run['test_accuracy']:.3f}, "

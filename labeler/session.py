@@ -182,6 +182,50 @@ class Session:
             return self.features_job(info["name"], **info.get("params", {}))(progress, cancel)
         return job
 
+    # ------------------------------------------------------------------ feature check
+    def feature_check_job(self, candidates: Optional[Sequence[str]] = None, cache_dir: Optional[str] = None) -> Job:
+        """Score each candidate space by how well it separates the human labels so far and
+        recommend a switch when another one is clearly better (see ``feature_check.py``).
+
+        Computes vectors for the human-labelled images only (cached under ``cache_dir``,
+        default the session's). Returns a ``FeatureCheck``; ``apply_feature_check`` keeps it.
+        """
+        human = self.human_labels()
+        rows = sorted(human)
+        labels = [human[i] for i in rows]
+        current = str(self.feature_info.get("name", ""))
+        images, root = self.images, self.root
+        cache_dir = cache_dir or self.cache_dir
+        names = None if candidates is None else list(candidates)
+
+        def job(progress=None, cancel=None):
+            from . import feature_check
+
+            spaces = names if names is not None else feature_check.candidate_spaces()
+            if len(rows) < feature_check.MIN_LABELS:
+                return feature_check.check_spaces({}, labels, current)
+            paths = [os.path.join(root, *r.path.split("/")) for r in images]
+            keys = [(r.size, r.mtime) for r in images]
+            vectors = feature_check.labelled_vectors(paths, keys, rows, spaces, cache_dir=cache_dir,
+                                                     progress=progress, cancel=cancel)
+            return feature_check.check_spaces(vectors, labels, current)
+        return job
+
+    def apply_feature_check(self, result) -> None:
+        """Keep a ``FeatureCheck`` in the session's meta for status and the GUI."""
+        self.store.set_meta("feature_check", result.as_meta())
+        self._changed("feature_check")
+
+    @property
+    def feature_check(self) -> dict:
+        return self.store.get_meta("feature_check", None) or {}
+
+    @property
+    def recommended_features(self) -> Optional[str]:
+        """The space the last feature check recommends, unless the session already uses it."""
+        name = self.feature_check.get("recommended")
+        return name if name and name != self.feature_info.get("name") else None
+
     # ------------------------------------------------------------------ clustering
     # Jobs read everything they need here, on the owning thread: the store's SQLite
     # connection must never be touched from a worker.
@@ -325,9 +369,26 @@ class Session:
         return float(self.store.get_meta("percentile", propagation.DEFAULT_PERCENTILE))
 
     def cluster_labels(self) -> dict[int, str]:
-        """Cluster id -> the human label of its representative (clusters whose representative has one)."""
+        """Cluster id -> the label its members are given by propagation.
+
+        A cluster's label is the human label of its representative. After a re-clustering
+        (e.g. a switch of feature space) a representative may have none; such a cluster
+        takes the majority human label of its human-labelled members when that majority is
+        clear (see ``majority_label``), and no label otherwise.
+        """
         human = self.human_labels()
-        return {c: human[int(rep)] for c, rep in enumerate(self.representatives()) if int(rep) in human}
+        out = {c: human[int(rep)] for c, rep in enumerate(self.representatives()) if int(rep) in human}
+        if self.clustering is None or len(out) == len(self.representatives()):
+            return out
+        by_cluster: dict[int, list[str]] = {}
+        for i, lab in human.items():
+            by_cluster.setdefault(int(self.clustering.labels[i]), []).append(lab)
+        for c, labs in by_cluster.items():
+            if c not in out:
+                found = majority_label(labs)
+                if found is not None:
+                    out[c] = found
+        return out
 
     def propagation_preview(self, percentile: float, clusters: Optional[Iterable[int]] = None
                             ) -> "propagation.Propagation":
@@ -494,6 +555,7 @@ class Session:
             "session": self.path, "image_root": self.root, "images": self.n_images,
             "skipped": len(self.store.skipped()), "classes": self.classes,
             "features": self.feature_info.get("name"),
+            "recommended_features": self.recommended_features,
             "clusters": None if self.clustering is None else int(self.clustering.k),
             "human": by_source.get("human", 0), "propagated": by_source.get("propagated", 0),
             "predicted": by_source.get("predicted", 0),
@@ -523,6 +585,22 @@ class _Restored:
     name: str
     params: dict
     info: dict = None  # type: ignore[assignment]
+
+
+# A cluster whose representative has no human label (after a switch of feature space and
+# re-clustering) is named by its human-labelled members when they clearly agree.
+# Measured on cdigits (simulate, 50 labels, switch pixels -> hog): test accuracy .227 vs
+# .143 without it (seed 0), .110 vs .100 (seed 2); label accuracy .256 vs .187, .174 vs .152.
+MAJORITY_MIN = 2         # human-labelled members needed to name a cluster without its representative
+MAJORITY_SHARE = 2 / 3   # share of them that must agree
+
+
+def majority_label(labels: Sequence[str]) -> Optional[str]:
+    """The clear majority of ``labels`` (at least MAJORITY_MIN agreeing, a MAJORITY_SHARE of all), or None."""
+    if not labels:
+        return None
+    label, count = Counter(labels).most_common(1)[0]
+    return label if count >= MAJORITY_MIN and count >= MAJORITY_SHARE * len(labels) else None
 
 
 def _clean_label(name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -35,6 +35,17 @@ class SimulationData:
     y_test: np.ndarray
     feature_name: str
     feature_params: dict = field(default_factory=dict)
+    # space name -> (X_pool, X_test, name, params), both parts fitted on the pool only;
+    # None when the features do not come from an extractor (the book's raw digits)
+    in_space: Optional[Callable[[str], tuple[np.ndarray, np.ndarray, str, dict]]] = None
+    cache_dir: Optional[str] = None
+
+    def switched_to(self, space: str) -> "SimulationData":
+        """The same pool and test part with features of ``space``."""
+        if self.in_space is None:
+            raise ValueError("these features do not come from an extractor; cannot switch space")
+        X_pool, X_test, name, params = self.in_space(space)
+        return replace(self, X_pool=X_pool, X_test=X_test, feature_name=name, feature_params=params)
 
 
 @dataclass(frozen=True)
@@ -107,15 +118,27 @@ def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str
     keys = [(images[i].size, images[i].mtime) for i in np.concatenate([pool, test])]
     fit_rows = np.zeros(len(paths), dtype=bool)
     fit_rows[:len(pool)] = True
-    result = extract_features(paths, features, cache_dir=cache_dir, file_keys=keys, fit_rows=fit_rows,
-                              random_state=seed, progress=progress, cancel=cancel)
-    return SimulationData(pool_scan, result.X[:len(pool)], labels[pool], result.X[len(pool):], labels[test],
-                          result.name, result.params)
+
+    def in_space(name: str) -> tuple[np.ndarray, np.ndarray, str, dict]:
+        result = extract_features(paths, name, cache_dir=cache_dir, file_keys=keys, fit_rows=fit_rows,
+                                  random_state=seed, progress=progress, cancel=cancel)
+        return result.X[:len(pool)], result.X[len(pool):], result.name, result.params
+
+    X_pool, X_test, name, params = in_space(features)
+    return SimulationData(pool_scan, X_pool, labels[pool], X_test, labels[test], name, params,
+                          in_space=in_space, cache_dir=cache_dir)
 
 
 def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, batch: int = 10, seed: int = 0,
-                  session_path: Optional[str] = None, on_answer: Optional[Callable[[int, str], None]] = None) -> dict:
-    """One oracle-driven run; returns the per-seed record printed by ``simulate --json``."""
+                  session_path: Optional[str] = None, on_answer: Optional[Callable[[int, str], None]] = None,
+                  check_features: bool = True) -> dict:
+    """One oracle-driven run; returns the per-seed record printed by ``simulate --json``.
+
+    Once the representatives are answered, the feature check scores the candidate spaces
+    with those labels (only when ``data`` can be re-made in another space); when it
+    recommends one, the session switches to it and re-clusters with the same k, as the
+    app's "Switch features" button does, and the test part moves to that space too.
+    """
     started = time.perf_counter()
     session = Session.create(session_path or ":memory:", data.scan)
     try:
@@ -131,6 +154,15 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                         on_answer(int(i), str(data.y_pool[i]))
 
         ask(session.representatives())
+        check = None
+        if check_features and data.in_space is not None:
+            check = run_job(session.feature_check_job(cache_dir=data.cache_dir))
+            session.apply_feature_check(check)
+            if check.recommended:
+                data = data.switched_to(check.recommended)
+                # the pool rows are what session.features_job(name) computes, fitted as the test part's
+                session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
+                session.apply_clustering(run_job(session.clustering_job(min(budget, session.n_images))))
         session.propagate()
         curve = []
         result = None
@@ -156,6 +188,8 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
             # among exported labels with confidence >= c, the fraction that is right
             "calibration": {str(c): (float(correct[confidence >= c].mean()) if (confidence >= c).any() else None)
                             for c in CALIBRATION_LEVELS},
+            "features": data.feature_name,
+            "feature_check": None if check is None else check.as_meta(),
             "seconds": round(time.perf_counter() - started, 3),
         }
     finally:

@@ -1,0 +1,123 @@
+"""The feature check: scoring spaces with the human labels, switching a session, simulate."""
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from labeler import feature_check
+from labeler.feature_check import check_spaces
+from labeler.jobs import run_job
+from labeler.scan import scan_folder
+from labeler.session import Session, majority_label
+
+
+
+def _blobs(rng, y, dim=20, spread=0.3):
+    centres = rng.normal(size=(int(y.max()) + 1, dim))
+    return centres[y] + spread * rng.normal(size=(len(y), dim))
+
+
+def test_check_picks_the_informative_space():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(5), 10)
+    informative = _blobs(rng, y)
+    noise = rng.normal(size=(50, 20))  # structure unrelated to the class
+    result = check_spaces({"pixels": noise, "hog": informative}, y, current="pixels")
+    assert result.scores["hog"] > 0.9 and result.scores["pixels"] < 0.5
+    assert result.recommended == "hog"
+    assert check_spaces({"pixels": noise, "hog": informative}, y, current="hog").recommended is None
+
+
+def test_check_does_not_switch_between_equal_spaces():
+    y = np.repeat(np.arange(5), 10)
+    switches = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        a, b = _blobs(rng, y, spread=1.0), _blobs(rng, y, spread=1.0)  # same quality, different draws
+        switches += check_spaces({"pixels": a, "hog": b}, y, current="pixels").recommended is not None
+    assert switches <= 1
+
+
+def test_check_needs_enough_labels():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(2), 5)
+    result = check_spaces({"pixels": rng.normal(size=(10, 4))}, y, current="pixels")
+    assert result.recommended is None and "too few" in result.reason
+
+
+def test_majority_label_needs_a_clear_majority():
+    assert majority_label(["a", "a", "b"]) == "a"
+    assert majority_label(["a", "b"]) is None
+    assert majority_label(["a"]) is None
+    assert majority_label([]) is None
+
+
+def _coloured_digits(folder, n=150, seed=0):
+    """Digits scaled to 24x24 with random foreground/background colours and noise."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    truth = {}
+    for i in range(n):
+        glyph = np.kron(X[i].reshape(8, 8) / 16.0, np.ones((3, 3)))[..., None]
+        fg, bg = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+        im = glyph * fg + (1 - glyph) * bg + rng.normal(0, 20, (24, 24, 3))
+        name = f"im_{i:04d}.png"
+        Image.fromarray(np.clip(im, 0, 255).astype(np.uint8)).save(os.path.join(folder, name))
+        truth[name] = str(y[i])
+    return truth
+
+
+@pytest.fixture
+def pixels_and_hog_only(monkeypatch):
+    monkeypatch.setattr(feature_check, "candidate_spaces", lambda: ["pixels", "hog"])
+
+
+def test_session_switch_keeps_human_labels(tmp_path, pixels_and_hog_only):
+    folder = str(tmp_path / "img")
+    truth = _coloured_digits(folder)
+    session = Session.create(str(tmp_path / "s.labeler"), scan_folder(folder))
+    try:
+        session.apply_features(run_job(session.features_job("pixels")))
+        session.apply_clustering(run_job(session.clustering_job(50)))
+        for i in session.representatives():
+            session.label(i, truth[session.images[i].path])
+        human = session.human_labels()
+        check = run_job(session.feature_check_job())
+        session.apply_feature_check(check)
+        assert check.recommended == "hog" and session.recommended_features == "hog"
+        assert session.status()["recommended_features"] == "hog"
+        session.apply_features(run_job(session.features_job("hog")))
+        session.apply_clustering(run_job(session.clustering_job(50)))
+        assert session.recommended_features is None
+        session.propagate()
+        assert session.human_labels() == human  # never overwritten
+        assert all(session.label_of(i).source == "human" for i in human)
+        # clusters whose new representative is unlabelled still get a label from their members
+        reps = set(session.representatives())
+        unlabelled_rep = [c for c, r in enumerate(session.representatives()) if r not in human]
+        named = session.cluster_labels()
+        assert any(c in named for c in unlabelled_rep) or not unlabelled_rep
+        assert all(c in named for c, r in enumerate(session.representatives()) if r in human)
+        assert reps
+    finally:
+        session.close()
+
+
+def test_simulate_switches_away_from_pixels(tmp_path, pixels_and_hog_only):
+    from labeler import simulate
+
+    folder = str(tmp_path / "img")
+    truth = _coloured_digits(folder, n=300)
+    data = simulate.images_data(folder, truth, "pixels", seed=0, cache_dir=str(tmp_path / "cache"))
+    assert data.feature_name == "pixels"
+    switched = simulate.simulate_once(data, budget=50, seed=0)
+    kept = simulate.simulate_once(data, budget=50, seed=0, check_features=False)
+    assert switched["feature_check"]["recommended"] == "hog" and switched["features"] == "hog"
+    assert kept["features"] == "pixels" and kept["feature_check"] is None
+    assert switched["test_accuracy"] > kept["test_accuracy"] + 0.05
+    assert switched["label_accuracy"] > kept["label_accuracy"] + 0.05
+    assert switched["human_labels"] == kept["human_labels"] == 50
