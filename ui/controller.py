@@ -66,6 +66,7 @@ class SessionController(QObject):
     labelsChanged = Signal()
     classesChanged = Signal()
     featuresChanged = Signal()
+    featureCheckChanged = Signal()  # a new feature check result (see labeler/feature_check.py)
     clusteringChanged = Signal()
     roundsChanged = Signal()
     viewChanged = Signal()
@@ -80,7 +81,8 @@ class SessionController(QObject):
         self.runner.message.connect(self.status)
         self._signals = {"labels": self.labelsChanged, "classes": self.classesChanged,
                          "features": self.featuresChanged, "clustering": self.clusteringChanged,
-                         "rounds": self.roundsChanged, "view": self.viewChanged}
+                         "rounds": self.roundsChanged, "view": self.viewChanged,
+                         "feature_check": self.featureCheckChanged}
 
     # ------------------------------------------------------------------ session life
     @property
@@ -258,6 +260,24 @@ class SessionController(QObject):
     def start_restore_features(self, on_done: Callback = None) -> bool:
         return self._start(lambda: self.session.restore_features_job(),
                            lambda r: self.session.apply_features(r), on_done, "Loading features")
+
+    def start_feature_check(self, on_done: Callback = None) -> bool:
+        """Score the feature spaces with the human labels so far; on_done(FeatureCheck)."""
+        return self._start(lambda: self.session.feature_check_job(),
+                           lambda r: self.session.apply_feature_check(r), on_done,
+                           "Checking the features with your labels")
+
+    def start_switch_features(self, name: str, on_done: Callback = None) -> bool:
+        """Switch to features ``name`` and re-cluster with the same k (human labels are kept)."""
+        k = None if self.session.clustering is None else int(self.session.clustering.k)
+
+        def clustered(_features):
+            if k is None:
+                if on_done is not None:
+                    on_done(None)
+                return
+            self.start_clustering(k, on_done=on_done)
+        return self.start_features(name, clustered)
 
     def start_k_selection(self, ks: Sequence[int], on_done: Callback) -> bool:
         return self._start(lambda: self.session.k_selection_job(list(ks)), None, on_done,

@@ -114,3 +114,25 @@ def test_answers_are_undoable_and_next_round_uses_them(qtbot, panel):
     _run_round(qtbot, panel, batch=4)
     assert s.rounds[-1].n_labels == n_before + 1
     assert first not in s.rounds[-1].picks
+
+
+def test_feature_check_shows_recommendation_and_switch_keeps_labels(qtbot, panel, monkeypatch):
+    from labeler import feature_check
+    from labeler.feature_check import FeatureCheck
+
+    monkeypatch.setattr(feature_check, "candidate_spaces", lambda: ["pixels", "hog"])
+    s = panel.session
+    with qtbot.waitSignal(panel.controller.runner.finished, timeout=60000):
+        qtbot.mouseClick(panel.check_button, Qt.MouseButton.LeftButton)
+    assert s.feature_check["n_labels"] == len(s.human_labels()) and panel.check_label.text()  # 15 labels: too few
+    assert panel.switch_button.isHidden() == (s.recommended_features is None)
+
+    s.apply_feature_check(FeatureCheck("pixels", {"pixels": 0.2, "hog": 0.9}, 15, "hog", "hog is better"))
+    assert not panel.switch_button.isHidden() and panel.switch_button.text() == "Switch to hog features"
+    human = s.human_labels()
+    with qtbot.waitSignal(panel.controller.clusteringChanged, timeout=60000):
+        qtbot.mouseClick(panel.switch_button, Qt.MouseButton.LeftButton)
+    panel.controller.runner.wait(10000)
+    assert s.feature_info["name"] == "hog" and s.clustering.k == 15
+    assert s.human_labels() == human
+    assert panel.switch_button.isHidden()

@@ -48,6 +48,7 @@ class RoundsPanel(QWidget):
         self._build()
         controller.sessionChanged.connect(self.reload)
         controller.featuresChanged.connect(self._update_enabled)
+        controller.featureCheckChanged.connect(self._update_feature_check)
         controller.roundsChanged.connect(self.reload)
         controller.labelsChanged.connect(self._update_answered)
         controller.classesChanged.connect(self._update_classes)
@@ -84,6 +85,17 @@ class RoundsPanel(QWidget):
         self.stop_banner.setStyleSheet(STOP_STYLE)
         self.stop_banner.hide()
         self.help = QLabel(HELP, objectName="roundsHelp", wordWrap=True)
+        self.check_button = QPushButton("Check &features with my labels", objectName="featureCheckButton")
+        self.check_button.setToolTip("Score each feature space by how well it separates the images labelled so far")
+        self.check_button.clicked.connect(self.check_features)
+        self.check_label = QLabel(objectName="featureCheckLabel", wordWrap=True)
+        self.switch_button = QPushButton(objectName="switchFeaturesButton")
+        self.switch_button.clicked.connect(self.switch_features)
+        self.switch_button.hide()
+        check_row = QHBoxLayout()
+        check_row.addWidget(self.check_button)
+        check_row.addWidget(self.check_label, 1)
+        check_row.addWidget(self.switch_button)
 
         self.model = ThumbnailModel(self.controller, side=128, parent=self)
         self.model.set_caption(self._caption)
@@ -116,6 +128,7 @@ class RoundsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.accuracy_label)
         layout.addWidget(self.stop_banner)
+        layout.addLayout(check_row)
         layout.addWidget(self.help)
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
@@ -194,11 +207,30 @@ class RoundsPanel(QWidget):
     def _update_enabled(self, *_args) -> None:
         ready = self.controller.has_features and not self.controller.runner.busy
         self.next_button.setEnabled(ready)
+        self.check_button.setEnabled(ready)
+        self.switch_button.setEnabled(ready)
+        self._update_feature_check()
         has_picks = bool(self.picks)
         for w in (self.accept_button, self.skip_button, self.class_entry):
             w.setEnabled(has_picks)
 
+    def _update_feature_check(self) -> None:
+        s = self.session
+        check = {} if s is None else s.feature_check
+        name = None if s is None else s.recommended_features
+        self.check_label.setText(check.get("reason", "") if check else "")
+        self.switch_button.setVisible(name is not None)
+        if name is not None:
+            self.switch_button.setText(f"Switch to {name} features")
+
     # ------------------------------------------------------------------ actions
+    def check_features(self) -> bool:
+        return self.session is not None and self.controller.start_feature_check()
+
+    def switch_features(self) -> bool:
+        name = None if self.session is None else self.session.recommended_features
+        return name is not None and self.controller.start_switch_features(name)
+
     def next_round(self) -> bool:
         if self.session is None:
             return False
