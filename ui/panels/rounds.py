@@ -155,7 +155,13 @@ class RoundsPanel(QWidget):
         if info is not None and info.source == "human":
             return f"✓ {info.label}"
         guess = s.prediction(i)
-        return "no guess" if guess is None else f"guess {guess[0]} · {guess[1]:.0%}"
+        if guess is None:
+            return "no guess"
+        text = f"guess {guess[0]} · {guess[1]:.0%}"
+        # the badge shows the cluster's propagated label; say so when the model disagrees
+        if info is not None and info.label is not None and info.label != guess[0]:
+            text = f"{guess[0]} · {guess[1]:.0%} (was {info.label})"
+        return text
 
     def current(self) -> Optional[int]:
         return self.view.current_image()
