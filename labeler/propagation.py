@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
+from collections import Counter
+
 import numpy as np
 from .clustering import Clustering
 from .graph import default_n_neighbors, knn_affinity, spread  # noqa: F401 (re-exported)
@@ -181,3 +183,19 @@ def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_it
             new[free[te]] = scores[free[te]].argmax(axis=1)
         y = new
     return y, scores, previous
+
+
+# A cluster whose representative has no human label (after a switch of feature space and
+# re-clustering) is named by its human-labelled members when they clearly agree.
+# Measured on cdigits (simulate, 50 labels, switch pixels -> hog): test accuracy .227 vs
+# .143 without it (seed 0), .110 vs .100 (seed 2); label accuracy .256 vs .187, .174 vs .152.
+MAJORITY_MIN = 2         # human-labelled members needed to name a cluster without its representative
+MAJORITY_SHARE = 2 / 3   # share of them that must agree
+
+
+def majority_label(labels: Sequence[str]) -> Optional[str]:
+    """The clear majority of ``labels`` (at least MAJORITY_MIN agreeing, a MAJORITY_SHARE of all), or None."""
+    if not labels:
+        return None
+    label, count = Counter(labels).most_common(1)[0]
+    return label if count >= MAJORITY_MIN and count >= MAJORITY_SHARE * len(labels) else None

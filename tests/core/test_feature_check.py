@@ -9,7 +9,8 @@ from labeler import feature_check
 from labeler.feature_check import check_spaces
 from labeler.jobs import run_job
 from labeler.scan import scan_folder
-from labeler.session import Session, majority_label
+from labeler.propagation import majority_label
+from labeler.session import Session
 
 
 

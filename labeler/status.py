@@ -1,0 +1,30 @@
+"""The one-object summary of a session that ``status`` prints and the GUI shows."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+def session_status(session: "Session") -> dict:
+    """Counts per label source, rounds, the latest estimate and stop signal, schema version."""
+    rows = session.final_labels()
+    by_source = Counter(r.source for r in rows if r.label is not None)
+    rounds = session.store.rounds()
+    return {
+        "session": session.path, "image_root": session.root, "images": session.n_images,
+        "skipped": len(session.store.skipped()), "classes": session.classes,
+        "features": session.feature_info.get("name"),
+        "recommended_features": session.recommended_features,
+        "clusters": None if session.clustering is None else int(session.clustering.k),
+        "human": by_source.get("human", 0), "propagated": by_source.get("propagated", 0),
+        "predicted": by_source.get("predicted", 0),
+        "unlabeled": sum(1 for r in rows if r.label is None),
+        "unsure": sum(1 for i in range(session.n_images) if session.is_unsure(i)),
+        "rounds": len(rounds),
+        "estimated_accuracy": rounds[-1].estimated_accuracy if rounds else None,
+        "stop_suggested": rounds[-1].stop_suggested if rounds else False,
+        "schema_version": session.store.schema_version,
+    }
