@@ -16,6 +16,7 @@ from sklearn.metrics import silhouette_samples, silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 from .graph import blas_threads, diffusion_embedding, knn_affinity
+from .sampling import sample_indices
 from .types import CancelToken, ProgressCallback, check, report
 
 # Above this many images full KMeans gets slow enough that MiniBatchKMeans pays off.
@@ -154,18 +155,12 @@ class KSelection:
     silhouettes: np.ndarray
 
 
-def _sample(n: int, sample_size: int, random_state) -> np.ndarray:
-    if n <= sample_size:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(random_state).choice(n, sample_size, replace=False))
-
-
 def k_selection(X, ks, *, sample_size: int = 3000, random_state=0,
                 progress: Optional[ProgressCallback] = None,
                 cancel: Optional[CancelToken] = None) -> KSelection:
     """Inertia (elbow) and mean silhouette for each k, computed on a sample when X is large."""
     X = np.asarray(X, dtype=np.float64)
-    Xs = X[_sample(len(X), sample_size, random_state)]
+    Xs = X[sample_indices(len(X), sample_size, random_state)]
     ks = np.array([int(k) for k in ks if 2 <= int(k) < len(Xs)], dtype=int)
     inertias, sils = np.zeros(len(ks)), np.zeros(len(ks))
     with blas_threads(1):
@@ -183,7 +178,7 @@ def silhouette_diagram(X, labels, *, sample_size: int = 3000, random_state=0):
     """(sample indices, per-sample silhouette) for a silhouette diagram of a clustering."""
     X = np.asarray(X, dtype=np.float64)
     labels = np.asarray(labels)
-    idx = _sample(len(X), sample_size, random_state)
+    idx = sample_indices(len(X), sample_size, random_state)
     if len(np.unique(labels[idx])) < 2:
         return idx, np.zeros(len(idx))
     with blas_threads(1):
@@ -220,7 +215,7 @@ def map_2d(X, *, method: str = "pca", random_state=0,
             out = PCA(n_components=2, random_state=random_state).fit_transform(X)
         elif method == "tsne":
             from sklearn.manifold import TSNE
-            idx = _sample(n, TSNE_MAX, random_state)
+            idx = sample_indices(n, TSNE_MAX, random_state)
             Xp = PCA(n_components=min(50, X.shape[1], len(idx)), random_state=random_state).fit_transform(X[idx]) \
                 if X.shape[1] > 50 else X[idx]
             perplexity = float(min(30, max(2, (len(idx) - 1) / 3)))

@@ -8,14 +8,15 @@ Two mechanisms:
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
-from collections import Counter
-
 import numpy as np
+
 from .clustering import Clustering
 from .graph import default_n_neighbors, knn_affinity, spread  # noqa: F401 (re-exported)
+from .sampling import sample_indices
 
 # Measured with benchmarks/_scratch/drive.py (digits book3, 4 seeds, k=50 clusters in the
 # diffusion embedding, then run_round): percentile 50 -> exported labels 98.1 %, test 93.5 %;
@@ -128,10 +129,7 @@ MAX_SVM_TRAIN = 10000
 def capped_sample(indices: np.ndarray, limit: int, random_state=0) -> np.ndarray:
     """``indices`` itself when it has at most ``limit`` entries, else a sorted random subset of that size."""
     indices = np.asarray(indices, dtype=int)
-    limit = max(int(limit), 0)
-    if len(indices) <= limit:
-        return indices
-    return np.sort(np.random.default_rng(random_state).choice(indices, size=limit, replace=False))
+    return indices[sample_indices(len(indices), max(int(limit), 0), random_state)]
 
 
 def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_iter: int = 2,

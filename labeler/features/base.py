@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from labeler.imaging import open_rgb
+from labeler.sampling import sample_indices  # noqa: F401  (re-exported for the extractors)
 
 
 class FeatureError(RuntimeError):
@@ -63,14 +64,6 @@ def square_resize(im: Image.Image, side: int) -> Image.Image:
     if im.size == (side, side):
         return im
     return im.resize((side, side), Image.Resampling.BILINEAR if side > max(im.size) else Image.Resampling.BOX)
-
-
-def sample_indices(n: int, size: int, random_state: int = 0) -> np.ndarray:
-    """Sorted indices of a reproducible random sample of at most ``size`` out of ``n``."""
-    if n <= size:
-        return np.arange(n)
-    rng = np.random.default_rng(random_state)
-    return np.sort(rng.choice(n, size=size, replace=False))
 
 
 def typical_side(paths: list[str], limit: int = 64) -> int:
