@@ -57,32 +57,32 @@ def build_export_rows(session: "Session") -> list[ExportRow]:
             confidence=np.array([prop_events[i].confidence for i in ids], dtype=float),
             cluster=np.array([prop_events[i].cluster if prop_events[i].cluster is not None else -1 for i in ids]),
             rank=np.array([prop_events[i].rank if prop_events[i].rank is not None else -1 for i in ids]))
-    predictions = _stored_predictions(session, n)
+    stored = session.predictions()
     labels, sources, confidence = pipeline.final_labels(
         n, np.fromiter(human.keys(), dtype=int, count=len(human)),
-        np.array(list(human.values()), dtype=object), prop, predictions)
-    pred_round = max((r.round for r in session.rounds), default=0)
+        np.array(list(human.values()), dtype=object), prop, _as_arrays(stored, n))
     rows = []
     for i, rec in enumerate(session.images):
-        event = session._labels.get(i)
+        info = session.label_of(i)
         source = sources[i]
-        from_event = event is not None and source in ("human", "propagated") and event.source == source
+        from_event = info is not None and source in ("human", "propagated") and info.source == source
+        labeled = labels[i] is not None
         rows.append(ExportRow(
-            path=rec.path, label=None if labels[i] is None else str(labels[i]), source=source,
-            confidence=float(confidence[i]) if labels[i] is not None else 0.0,
+            path=rec.path, label=str(labels[i]) if labeled else None, source=source,
+            confidence=float(confidence[i]) if labeled else 0.0,
             cluster=session.cluster_of(i),
-            round=(event.round if from_event else pred_round) if labels[i] is not None else None,
-            rank=event.rank if from_event else None, sha1=rec.sha1))
+            round=(info.round if from_event else stored.get(i, (None, 0.0, 0))[2]) if labeled else None,
+            rank=info.rank if from_event else None, sha1=rec.sha1))
     return rows
 
 
-def _stored_predictions(session: "Session", n: int):
-    """The latest round's predictions as the arrays ``pipeline.final_labels`` reads."""
-    if not session._predictions:
+def _as_arrays(stored: dict, n: int) -> Optional[StoredPredictions]:
+    """Stored predictions {image: (label, confidence, round)} as the arrays ``final_labels`` reads."""
+    if not stored:
         return None
     predicted = np.full(n, None, dtype=object)
     confidence = np.zeros(n, dtype=float)
-    for i, (label, conf, _round) in session._predictions.items():
+    for i, (label, conf, _round) in stored.items():
         predicted[i] = label
         confidence[i] = conf
     return StoredPredictions(predicted=predicted, confidence=confidence)

@@ -290,7 +290,7 @@ class Session:
 
     @property
     def current_round(self) -> int:
-        return len(self.store.rounds())
+        return self.store.round_count()
 
     def label(self, index: int, name: str) -> None:
         """A human label: committed at once, never overwritten by propagation or prediction."""
@@ -339,6 +339,10 @@ class Session:
 
     def propagated_labels(self) -> dict[int, LabelEvent]:
         return {i: e for i, e in self._labels.items() if e.source == LabelSource.PROPAGATED.value}
+
+    def predictions(self) -> dict[int, tuple[str, float, int]]:
+        """The latest round's prediction per image: (label, confidence, round). Do not modify."""
+        return self._predictions
 
     def prediction(self, index: int) -> Optional[tuple[str, float]]:
         found = self._predictions.get(index)

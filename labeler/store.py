@@ -299,6 +299,9 @@ class SessionStore:
             " stop_suggested, stop_reason FROM rounds ORDER BY id")
         return [RoundRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), bool(r[7]), r[8]) for r in rows]
 
+    def round_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM rounds").fetchone()[0]
+
     def predictions(self) -> dict[int, tuple[str, float, int]]:
         return {r[0]: (r[1], r[2], r[3]) for r in
                 self.conn.execute("SELECT image_id, label, confidence, round FROM predictions")}
