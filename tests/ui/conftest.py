@@ -59,3 +59,28 @@ def wait_job(qtbot, controller, start, timeout=60000):
         assert start(lambda result: box.setdefault("result", result))
     assert "result" in box, "the job did not produce a result (error or cancel)"
     return box["result"]
+
+
+@pytest.fixture
+def cluster_demo():
+    """``cluster_demo(controller, folder, session_path, k, label_representatives=False)``: see below."""
+    return _cluster_demo
+
+
+def _cluster_demo(controller, demo_folder: str, session_path: str, k: int, label_representatives: bool = False):
+    """Open a session over the demo digits with pixel features and ``k`` clusters; returns the truth.
+
+    Jobs run synchronously here: the tests that use this are about a panel, not the workers.
+    With ``label_representatives`` every representative gets its true label.
+    """
+    from labeler.scan import scan_folder
+    from labeler.simulate import read_truth_csv
+    assert controller.create_session(session_path, scan_folder(demo_folder))
+    s = controller.session
+    s.apply_features(s.features_job("pixels")(None, None))
+    s.apply_clustering(s.clustering_job(k)(None, None))
+    truth = read_truth_csv(os.path.join(demo_folder, "truth.csv"))
+    if label_representatives:
+        for rep in s.representatives():
+            s.label(rep, truth[s.images[rep].path])
+    return truth

@@ -1,8 +1,6 @@
 """Cluster inspector: live cutoff, propagate/undo, relabel by keys."""
 from __future__ import annotations
 
-import csv
-import os
 
 import pytest
 from PySide6.QtCore import Qt
@@ -15,16 +13,9 @@ K = 12
 
 
 @pytest.fixture
-def clustered(qtbot, controller, demo_folder, tmp_path):
+def clustered(qtbot, controller, demo_folder, tmp_path, cluster_demo):
     """A session over the demo digits with pixel features and K clusters."""
-    assert controller.create_session(str(tmp_path / "i.labeler"), scan_folder(demo_folder))
-    s = controller.session
-    # jobs run synchronously here: these tests are about the panel, not the workers
-    s.apply_features(s.features_job("pixels")(None, None))
-    s.apply_clustering(s.clustering_job(K)(None, None))
-    with open(os.path.join(demo_folder, "truth.csv"), newline="") as f:
-        truth = {r["path"]: r["label"] for r in csv.DictReader(f)}
-    return controller, truth
+    return controller, cluster_demo(controller, demo_folder, str(tmp_path / "i.labeler"), K)
 
 
 @pytest.fixture

@@ -8,21 +8,14 @@ import pytest
 from PySide6.QtCore import Qt
 
 from labeler.export import filter_rows
-from labeler.scan import scan_folder
 from ui.panels.export_dialog import ExportDialog
 
 
 @pytest.fixture
-def labeled(controller, demo_folder, tmp_path):
+def labeled(controller, demo_folder, tmp_path, cluster_demo):
     """Human, propagated and predicted labels with a spread of confidences."""
-    assert controller.create_session(str(tmp_path / "x.labeler"), scan_folder(demo_folder))
+    cluster_demo(controller, demo_folder, str(tmp_path / "x.labeler"), 15, label_representatives=True)
     s = controller.session
-    s.apply_features(s.features_job("pixels")(None, None))
-    s.apply_clustering(s.clustering_job(15)(None, None))
-    with open(os.path.join(demo_folder, "truth.csv"), newline="") as f:
-        truth = {r["path"]: r["label"] for r in csv.DictReader(f)}
-    for rep in s.representatives():
-        s.label(rep, truth[s.images[rep].path])
     s.propagate(50)
     s.apply_round(s.round_job(5)(None, None))
     return controller

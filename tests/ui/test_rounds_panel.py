@@ -1,28 +1,17 @@
 """Rounds panel: background round, Enter accepts the guess, number key / typed class corrects."""
 from __future__ import annotations
 
-import csv
-import os
-
 import pytest
 from PySide6.QtCore import Qt
 
 from labeler.pipeline import STRATEGIES
-from labeler.scan import scan_folder
 from ui.panels.rounds import RoundsPanel
 
 
 @pytest.fixture
-def panel(qtbot, controller, demo_folder, tmp_path):
-    assert controller.create_session(str(tmp_path / "r.labeler"), scan_folder(demo_folder))
-    s = controller.session
-    s.apply_features(s.features_job("pixels")(None, None))  # synchronous: the panel is under test
-    s.apply_clustering(s.clustering_job(15)(None, None))
-    with open(os.path.join(demo_folder, "truth.csv"), newline="") as f:
-        truth = {r["path"]: r["label"] for r in csv.DictReader(f)}
-    for rep in s.representatives():
-        s.label(rep, truth[s.images[rep].path])
-    s.propagate(50)
+def panel(qtbot, controller, demo_folder, tmp_path, cluster_demo):
+    cluster_demo(controller, demo_folder, str(tmp_path / "r.labeler"), 15, label_representatives=True)
+    controller.session.propagate(50)
     w = RoundsPanel(controller)
     qtbot.addWidget(w)
     w.resize(1000, 650)
