@@ -30,7 +30,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-import ui.qtcompat  # noqa: E402,F401  (PySide6 6.12 emit() refcount fix, before any emit)
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -66,26 +65,6 @@ def generate_images(folder: str, n: int, side: int = 32, seed: int = 0) -> str:
         im.save(os.path.join(sub, f"img{i:05d}.png"))
     open(marker, "w").close()
     return folder
-
-
-def void_call_leaks_none() -> bool:
-    """PySide6 6.12.0 on CPython 3.11 drops one reference to None on *every* call of a void
-    Qt method (QPainter.drawRect, QLabel.setText, QTimer.start ...); None is not immortal
-    before 3.12, so a GUI that paints for a while aborts with "deallocating None"."""
-    from PySide6.QtCore import QRect
-    before = sys.getrefcount(None)
-    rect = QRect()
-    for _ in range(50):
-        rect.adjust(0, 0, 0, 0)
-    return sys.getrefcount(None) < before - 25
-
-
-def immortalise_none() -> None:
-    """Workaround (belongs in ui/qtcompat.py, reported): give None a reference count so large
-    that the leak can never bring it to zero -- what CPython 3.12 does for every singleton."""
-    import ctypes
-    for singleton in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
 
 
 # ---------------------------------------------------------------------- measuring
@@ -289,14 +268,9 @@ def main(argv=None) -> int:
         generate_images(args.folder, args.images)
         print(f"images ready in {args.folder} ({time.perf_counter() - t:.1f} s)", flush=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    leak_workaround = void_call_leaks_none()
-    if leak_workaround:
-        immortalise_none()
     bench = Bench(app, args)
     from ui.gcpause import freeze_long_lived
     freeze_long_lived(full=True)  # as ui.app.run_gui does once the main window exists
-    if leak_workaround:
-        bench.notes.append("PySide6 void-call None refcount leak detected: None made immortal for this run")
     bench.start()
     app.exec()
     bench.controller.runner.wait(30000)

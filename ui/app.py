@@ -6,7 +6,6 @@ import os
 import sys
 from typing import Optional
 
-import ui.qtcompat  # noqa: F401  (PySide6 6.12 emit() refcount fix, before anything emits)
 
 log = logging.getLogger("labeler.ui")
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
@@ -40,6 +39,12 @@ def run_gui(session_path: Optional[str] = None, demo: bool = False, screenshot: 
     Screens for ``screenshot`` (by file name): start, new_session, labeling, cluster_inspector,
     rounds, overview, export; any other name grabs whatever ``session_path``/``demo`` shows.
     """
+    import PySide6
+    if PySide6.__version__.startswith("6.12."):
+        print(f"labeler: PySide6 {PySide6.__version__} has a reference-count bug that crashes the app; "
+              "install the pinned version with `make run` (or pip install 'PySide6-Essentials<6.12').",
+              file=sys.stderr)
+        return 2
     app = make_app()
     from PySide6.QtCore import QThreadPool
 

@@ -5,7 +5,6 @@ import logging
 import os
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-import ui.qtcompat  # noqa: F401  (PySide6 6.12 emit() refcount fix)
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from labeler.session import Session

@@ -13,7 +13,6 @@ import threading
 from collections import OrderedDict, deque
 from typing import Callable, Optional
 
-import ui.qtcompat  # noqa: F401  (PySide6 6.12 emit() refcount fix)
 from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QRect, QRunnable, QSize, Qt,
                             QThreadPool, Signal)
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap

@@ -11,7 +11,6 @@ import time
 import traceback
 from typing import Any, Callable, Optional
 
-import ui.qtcompat  # noqa: F401  (PySide6 6.12 emit() refcount fix, before any emit)
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from labeler.types import CancelToken, Cancelled, Progress

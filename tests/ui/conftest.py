@@ -11,7 +11,6 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import ui.qtcompat  # noqa: F401,E402  (PySide6 6.12 emit() refcount fix, before any emit)
 
 DEMO_SIZE = 300
 
