@@ -23,12 +23,20 @@ on a 400-image sample, k = 20.
     skimage photo crops (560, 7)            0.738  0.634  0.998 |         0.246  0.082  0.327 | cnn ok
 
 The shipped rule (300-image sample, k = 15) run end to end through
-``extract_features(paths, "auto")`` picks the same on all 7 sets, with scores
-(pixels/hog/cnn): digits .294/.225/.140, coloured digits .186/.229/.131, glyphs
-.132/.147/.467, shapes .232/.183/.282, textures -.342/.088/.425, faces
-.135/.105/.139 (a narrow call; all three are >= 0.945 accurate there), photo crops
-.187/.104/.314. Unlike earlier measurements, cnn wins on these glyphs (large 30 px
-letters); HOG wins on coloured digits and raw pixels on gray digits.
+``extract_features(paths, "auto")`` (``benchmarks/features_speed.py --auto``, re-run when
+cnn became GeM-pooled block 14; acc = the recipe above with each extractor):
+
+    data set          acc: pixels   hog    cnn | score: pixels   hog    cnn | pick
+    digits                  0.943  0.912  0.761 |         0.294  0.225  0.128 | pixels ok
+    coloured digits         0.198  0.927  0.204 |         0.186  0.229  0.112 | hog ok
+    glyphs                  0.254  0.340  1.000 |         0.132  0.147  0.495 | cnn ok
+    shapes                  0.458  0.640  0.842 |         0.232  0.183  0.251 | cnn ok
+    textures                0.642  0.633  1.000 |        -0.342  0.088  0.337 | cnn ok
+    faces                   0.945  0.965  1.000 |         0.135  0.105  0.155 | cnn ok
+    photo crops             0.738  0.634  0.991 |         0.187  0.104  0.287 | cnn ok
+
+The table above it was measured with the earlier average-pooled 1280-d head; the picks
+are the same.
 
 Over samples of 200/400/800 images x 2 seeds, cosine silhouette with k = 10 or 20
 picked the most accurate extractor in 14/14 cases at every sample size (k = 40: 11/14).
