@@ -35,6 +35,7 @@ class RoundResult:
 # --- defaults, each measured (benchmarks/_scratch, 3 seeds, 50 labels; digits book3/book2 on
 # raw pixels, and PNG sets through labeler.features "auto": rendered letters, texture crops,
 # random shapes, lfw faces) ---------------------------------------------------------------------
+# (the image-set numbers below predate the GeM block-14 cnn embedding; RESULTS.md has current ones)
 # Held-out SVM probabilities of the pool are smoothed over the kNN graph, F = (1-a)(I-aS)^-1 P,
 # before they become labels.  a=0.5: exported labels as good or better everywhere and the
 # confidences become informative (wrong labels ~0.6-0.8 instead of 0.99 like right ones);
