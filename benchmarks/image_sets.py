@@ -69,7 +69,8 @@ def faces():
     save("faces", list(imgs), ["face"] * 100 + ["other"] * 100)
 
 
-def cdigits(n=1200, seed=13, up=3):
+def coloured_digits(name, n, seed, up, noise):
+    """8x8 digits upscaled by ``up``, random foreground and background colour, Gaussian noise."""
     from sklearn.datasets import load_digits
     d = load_digits(); rng = np.random.default_rng(seed)
     idx = rng.permutation(len(d.target))[:n]
@@ -77,22 +78,20 @@ def cdigits(n=1200, seed=13, up=3):
     for img in d.images[idx]:
         a = np.kron(img / 16.0, np.ones((up, up)))[..., None]
         fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-        x = a * fg + (1 - a) * bg + rng.normal(0, 20, a.shape[:2] + (3,))
+        x = a * fg + (1 - a) * bg
+        if noise:
+            x = x + rng.normal(0, noise, a.shape[:2] + (3,))
         arrays.append(np.clip(x, 0, 255).astype(np.uint8))
-    save("cdigits", arrays, [str(t) for t in d.target[idx]])
+    save(name, arrays, [str(t) for t in d.target[idx]])
 
 
-def cdigits32(n=1000, seed=15, up=4):
-    """Clean coloured digits: 8x8 digits x4 (32 px), random foreground and background colour, no noise."""
-    from sklearn.datasets import load_digits
-    d = load_digits(); rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(d.target))[:n]
-    arrays = []
-    for img in d.images[idx]:
-        a = np.kron(img / 16.0, np.ones((up, up)))[..., None]
-        fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-        arrays.append((a * fg + (1 - a) * bg).astype(np.uint8))
-    save("cdigits32", arrays, [str(t) for t in d.target[idx]])
+def cdigits():
+    coloured_digits("cdigits", n=1200, seed=13, up=3, noise=20)
+
+
+def cdigits32():
+    """Clean coloured digits: 32 px, no noise."""
+    coloured_digits("cdigits32", n=1000, seed=15, up=4, noise=0)
 
 
 def shapes(per=120, side=48, seed=14):
