@@ -29,22 +29,17 @@ SETS = ("letters", "shapes", "textures", "faces")
 def pooled_outputs(paths: list[str]) -> dict[str, np.ndarray]:
     import torch
 
-    from labeler.features.cnn import CnnExtractor, load_model
-
-    def gem(x):
-        return x.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1 / 3)
+    from labeler.features.cnn import CnnExtractor, block_outputs, gem_pool, load_model
 
     def pools(prefix, x):
-        return {f"{prefix} avg": x.mean(dim=(2, 3)), f"{prefix} max": x.amax(dim=(2, 3)), f"{prefix} GeM": gem(x)}
+        return {f"{prefix} avg": x.mean(dim=(2, 3)), f"{prefix} max": x.amax(dim=(2, 3)), f"{prefix} GeM": gem_pool(x)}
 
     extractor, model, out = CnnExtractor(), load_model(), {}
     with torch.no_grad():
         for start in range(0, len(paths), 32):
             x = torch.from_numpy(np.stack([extractor.prepare(p) for p in paths[start:start + 32]]))
-            x = model._swish(model._bn0(model._conv_stem(x)))
             found = {}
-            for i, block in enumerate(model._blocks):
-                x = block(x)
+            for i, x in block_outputs(model, x, len(model._blocks) - 1):
                 if i in (14, 15):
                     found.update(pools(f"block {i}", x))
             found.update(pools("head", model._swish(model._bn1(model._conv_head(x)))))

@@ -132,9 +132,21 @@ class CnnExtractor:
         return self.extract_batch([path])[0]
 
 
-def _block_gem(model, x):
-    """GeM-pooled output of block ``EMBEDDING_BLOCK``: (mean over positions of max(a, eps)^p)^(1/p)."""
+def block_outputs(model, x, last: int):
+    """Yield (index, output) of the stem's blocks 0..``last`` in order (eval mode: no drop-connect)."""
     x = model._swish(model._bn0(model._conv_stem(x)))
-    for block in model._blocks[: EMBEDDING_BLOCK + 1]:
-        x = block(x)  # eval mode: no drop-connect
-    return x.clamp(min=1e-6).pow(GEM_P).mean(dim=(2, 3)).pow(1.0 / GEM_P)
+    for index, block in enumerate(model._blocks[: last + 1]):
+        x = block(x)
+        yield index, x
+
+
+def gem_pool(x, p: float = GEM_P):
+    """Generalised mean over positions: (mean of max(a, eps)^p)^(1/p), per channel."""
+    return x.clamp(min=1e-6).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+
+
+def _block_gem(model, x):
+    """GeM-pooled output of block ``EMBEDDING_BLOCK``."""
+    for _, out in block_outputs(model, x, EMBEDDING_BLOCK):
+        x = out
+    return gem_pool(x)
