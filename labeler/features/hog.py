@@ -1,7 +1,15 @@
-"""Histograms of oriented gradients (scikit-image ``hog``) on a gray square resize.
+"""Histograms of oriented gradients (scikit-image ``hog``) on a square resize.
 
 HOG describes shape by local edge directions and is robust to colour and small
 shifts: on rendered glyphs and coloured digits it beats both raw pixels and the CNN.
+
+Gradients are taken per colour channel and the strongest channel wins at each pixel
+(Dalal & Triggs' colour HOG; ``channel_axis`` in scikit-image). A gray conversion
+loses edges between colours of similar brightness: on coloured noisy 24 px digits
+(random foreground/background colours) gray HOG reached an all-label ceiling of 58 %
+and 38 % with 50 labels, colour HOG 87 % and 79 %; clean 32 px coloured digits
+98.4 / 95.5 -> 98.4 / 95.7 (benchmarks/_scratch/chog.py, 3 seeds). Gray images give
+identical vectors either way.
 """
 from __future__ import annotations
 
@@ -17,7 +25,7 @@ SMALL_SIDE = 32  # for tiny images (e.g. 8x8 digits): upscaling further only blu
 
 
 class HogExtractor:
-    """HOG of a ``side`` x ``side`` gray image; ``side`` None = 64, or 32 for tiny images."""
+    """HOG of a ``side`` x ``side`` image (colour gradients unless ``color=False``); ``side`` None = 64, or 32 for tiny images."""
 
     name = "hog"
 
@@ -27,11 +35,13 @@ class HogExtractor:
         pixels_per_cell: Optional[int] = None,
         cells_per_block: int = 2,
         orientations: int = 9,
+        color: bool = True,
     ) -> None:
         self.side = side
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block
         self.orientations = orientations
+        self.color = color
 
     def params(self) -> dict:
         return as_params(
@@ -39,6 +49,7 @@ class HogExtractor:
             pixels_per_cell=self.pixels_per_cell,
             cells_per_block=self.cells_per_block,
             orientations=self.orientations,
+            color=self.color,
         )
 
     def resolve(self, sample_paths: list[str]) -> dict:
@@ -52,18 +63,21 @@ class HogExtractor:
             pixels_per_cell=int(ppc),
             cells_per_block=self.cells_per_block,
             orientations=self.orientations,
+            color=self.color,
         )
 
     def extract_one(self, path: str) -> np.ndarray:
         side = self.side or DEFAULT_SIDE
         ppc = self.pixels_per_cell or max(2, side // 8)
-        gray = square_resize(load_image(path, max_side=2 * side), side).convert("L")
+        im = square_resize(load_image(path, max_side=2 * side), side)
+        pixels = np.asarray(im if self.color else im.convert("L"), dtype=np.float32) / 255.0
         vec = hog(
-            np.asarray(gray, dtype=np.float32) / 255.0,
+            pixels,
             orientations=self.orientations,
             pixels_per_cell=(ppc, ppc),
             cells_per_block=(self.cells_per_block, self.cells_per_block),
             block_norm="L2-Hys",
             feature_vector=True,
+            channel_axis=-1 if pixels.ndim == 3 else None,
         )
         return vec.astype(np.float32)

@@ -69,6 +69,22 @@ def test_extractor_shapes_and_dtypes(tmp_path, name):
     assert one.dtype == np.float32 and one.ndim == 1 and one.shape[0] == res.info["raw_dim"]
 
 
+def test_hog_sees_edges_between_colours_of_equal_brightness(tmp_path):
+    """A red/green split has almost no gray edge; colour HOG (strongest channel) still finds it,
+    and on a gray image both variants give the same vector."""
+    split = np.zeros((64, 64, 3), np.uint8)
+    split[:, :32] = (150, 0, 0)
+    split[:, 32:] = (0, 76, 0)  # ITU-R 601 luma of both halves: ~45
+    flat = np.full((64, 64, 3), (150, 0, 0), np.uint8)
+    gray = (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)
+    paths = write_images(tmp_path / "imgs", [split, flat])
+    [gray_path] = write_images(tmp_path / "gray", [gray])
+    colour_hog, gray_hog = make_extractor("hog", side=64), make_extractor("hog", side=64, color=False)
+    assert np.abs(colour_hog.extract_one(paths[0]) - colour_hog.extract_one(paths[1])).sum() > 10
+    assert np.abs(gray_hog.extract_one(paths[0]) - gray_hog.extract_one(paths[1])).sum() < 1
+    assert np.allclose(colour_hog.extract_one(gray_path), gray_hog.extract_one(gray_path), atol=1e-5)
+
+
 def test_pixels_keep_tiny_images_own_size_and_colour_choice(tmp_path):
     gray = random_images(tmp_path / "gray", n=6, side=8, color=False)
     params = PixelsExtractor().resolve(gray)
