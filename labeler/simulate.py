@@ -16,6 +16,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from .feature_check import EARLY_CHECK_LABELS
 from .jobs import run_job
 from .session import Session
 from .types import ScanResult
@@ -134,10 +135,12 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                   check_features: bool = True) -> dict:
     """One oracle-driven run; returns the per-seed record printed by ``simulate --json``.
 
-    Once the representatives are answered, the feature check scores the candidate spaces
-    with those labels (only when ``data`` can be re-made in another space); when it
-    recommends one, the session switches to it and re-clusters with the same k, as the
-    app's "Switch features" button does, and the test part moves to that space too.
+    After 20 (``EARLY_CHECK_LABELS``) and again after all representatives are answered, the feature
+    check scores the candidate spaces with those labels (only when ``data`` can be re-made
+    in another space); when it recommends one, the session switches to it and re-clusters
+    with the same k, as the app's "Switch features" button does, the test part moves to that
+    space too, and the rest of the budget goes to representatives of clusters that hold no
+    human label yet.
     """
     started = time.perf_counter()
     session = Session.create(session_path or ":memory:", data.scan)
@@ -153,16 +156,20 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                     if on_answer is not None:
                         on_answer(int(i), str(data.y_pool[i]))
 
-        ask(session.representatives())
+        k = min(budget, session.n_images)
         check = None
-        if check_features and data.in_space is not None:
+        can_check = check_features and data.in_space is not None
+        for at in (sorted({min(EARLY_CHECK_LABELS, budget), budget}) if can_check else ()):
+            ask(_open_representatives(session)[:max(0, at - len(session.human_labels()))])
             check = run_job(session.feature_check_job(cache_dir=data.cache_dir))
             session.apply_feature_check(check)
             if check.recommended:
                 data = data.switched_to(check.recommended)
                 # the pool rows are what session.features_job(name) computes, fitted as the test part's
                 session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
-                session.apply_clustering(run_job(session.clustering_job(min(budget, session.n_images))))
+                session.apply_clustering(run_job(session.clustering_job(k)))
+                break
+        ask(_open_representatives(session)[:max(0, budget - len(session.human_labels()))])
         session.propagate()
         curve = []
         result = None
@@ -194,6 +201,13 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
         }
     finally:
         session.close()
+
+
+def _open_representatives(session: Session) -> list[int]:
+    """Representatives of the clusters that hold no human label yet, in cluster order."""
+    human = session.human_labels()
+    taken = {session.cluster_of(i) for i in human}
+    return [r for c, r in enumerate(session.representatives()) if c not in taken and r not in human]
 
 
 def _accuracy(predicted, truth) -> float:

@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from labeler.feature_check import EARLY_CHECK_LABELS
 from labeler.session import Session
 from ui.gcpause import freeze_long_lived
 from ui.workers import JobRunner
@@ -76,6 +77,7 @@ class SessionController(QObject):
         super().__init__(parent)
         self.session: Optional[Session] = None
         self.runner = JobRunner(self)
+        self._checking = False  # an automatic feature check is running
         self.runner.failed.connect(self.errorOccurred)
         self.runner.message.connect(self.status)
         self._signals = {"labels": self.labelsChanged, "classes": self.classesChanged,
@@ -151,6 +153,34 @@ class SessionController(QObject):
         signal = self._signals.get(what)
         if signal is not None:
             signal.emit()
+        if what == "labels":
+            self._maybe_check_features()
+
+    def _maybe_check_features(self) -> None:
+        """Re-check the feature space with the labels at the points simulate measured
+        (``EARLY_CHECK_LABELS``, then all representatives labelled; see ``labeler.simulate``), so a
+        space that clusters by the wrong thing (colour, not digit) is named while most
+        representatives are still to be asked."""
+        s = self.session
+        if s is None or s.features is None or s.clustering is None or self._checking:
+            return
+        n = len(s.human_labels())
+        done_before = int(s.feature_check.get("n_labels", 0) or 0)
+        reps = s.representatives()
+        all_reps = bool(reps) and s.next_unlabeled(reps) is None
+        due = n >= EARLY_CHECK_LABELS and (done_before < EARLY_CHECK_LABELS or (all_reps and n > done_before))
+        if not due:
+            return
+        def finished(result) -> None:
+            self._checking = False
+            if self.session is s:
+                s.apply_feature_check(result)
+
+        def failed(exc: BaseException) -> None:  # an automatic check is advice: log it, do not interrupt
+            self._checking = False
+            log.warning("automatic feature check failed: %s", exc)
+        self._checking = self.runner.run(s.feature_check_job(), finished, "Checking the features with your labels",
+                                         on_error=failed, exclusive=False)
 
     def recent_sessions(self) -> list[str]:
         value = settings().value("recent", [])

@@ -122,3 +122,5 @@ def test_simulate_switches_away_from_pixels(tmp_path, pixels_and_hog_only):
     assert switched["test_accuracy"] > kept["test_accuracy"] + 0.05
     assert switched["label_accuracy"] > kept["label_accuracy"] + 0.05
     assert switched["human_labels"] == kept["human_labels"] == 50
+    # seed 0 switches at the early check, so 30 questions go to the new space's clusters
+    assert switched["feature_check"]["n_labels"] == feature_check.EARLY_CHECK_LABELS

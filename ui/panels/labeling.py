@@ -73,6 +73,21 @@ class LabelingPanel(QWidget):
         self.propagate_button.setObjectName("propagateButton")
         self.propagate_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.propagate_button.clicked.connect(self.propagateRequested)
+        # The automatic feature check (controller) may find a space that separates the
+        # labels so far clearly better; say so here, where the labelling happens.
+        self.check_note = QLabel()
+        self.check_note.setObjectName("featureCheckNote")
+        self.check_note.setWordWrap(True)
+        self.switch_button = QPushButton()
+        self.switch_button.setObjectName("labelingSwitchFeatures")
+        self.switch_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.switch_button.clicked.connect(self.switch_features)
+        self.check_row = QWidget()
+        check_layout = QHBoxLayout(self.check_row)
+        check_layout.setContentsMargins(0, 0, 0, 0)
+        check_layout.addWidget(self.check_note, 1)
+        check_layout.addWidget(self.switch_button)
+        self.check_row.setVisible(False)
         top = QHBoxLayout()
         top.addWidget(self.progress, 1)
         top.addWidget(self.propagate_button)
@@ -80,6 +95,7 @@ class LabelingPanel(QWidget):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(self.help)
+        lv.addWidget(self.check_row)
         lv.addLayout(top)
         lv.addWidget(self.view, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -92,6 +108,8 @@ class LabelingPanel(QWidget):
         controller.sessionChanged.connect(self.reload)
         controller.clusteringChanged.connect(self.reload)
         controller.labelsChanged.connect(self._update_progress)
+        controller.featureCheckChanged.connect(self._update_check)
+        controller.featuresChanged.connect(self._update_check)
         self.reload()
 
     # ------------------------------------------------------------------ data
@@ -111,6 +129,7 @@ class LabelingPanel(QWidget):
 
     def reload(self) -> None:
         self._sizes: dict[int, int] = {}
+        self._update_check()
         self.model.set_indices(self._reps())
         self._update_progress()
         if self.model.rowCount():
@@ -130,7 +149,21 @@ class LabelingPanel(QWidget):
         extra = f", {unsure} skipped" if unsure else ""
         self.progress.setText(f"<b>{done} of {len(reps)}</b> representatives labeled{extra}")
 
+    def _update_check(self) -> None:
+        s = self.controller.session
+        name = None if s is None else s.recommended_features
+        self.check_row.setVisible(name is not None)
+        if name is not None:
+            self.check_note.setText(f"<b>Better features found.</b> {s.feature_check.get('reason', '')}. "
+                                    "Switching re-clusters the images; your labels are kept.")
+            self.switch_button.setText(f"Switch to {name} features")
+
     # ------------------------------------------------------------------ actions
+    def switch_features(self) -> bool:
+        s = self.controller.session
+        name = None if s is None else s.recommended_features
+        return name is not None and self.controller.start_switch_features(name)
+
     def current(self) -> Optional[int]:
         return self.view.current_image()
 
