@@ -11,6 +11,7 @@ import time
 import traceback
 from typing import Any, Callable, Optional
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from labeler.types import CancelToken, Cancelled, Progress
@@ -130,9 +131,12 @@ class JobRunner(QObject):
         token = CancelToken()
         self._tasks[task_id] = (signals, token, exclusive)
         signals.progress.connect(self.progress)
-        signals.succeeded.connect(lambda result: self._done(task_id, description, on_result, on_error, result))
-        signals.failed.connect(lambda exc, tb: self._failed(task_id, description, on_error, exc, tb))
-        signals.cancelled.connect(lambda: self._cancelled(task_id, description))
+        # A job cancelled while its runner is being destroyed (window closed, test torn down)
+        # reports after the runner is gone: those reports have no one to go to.
+        signals.succeeded.connect(lambda result: self._alive() and self._done(task_id, description, on_result,
+                                                                              on_error, result))
+        signals.failed.connect(lambda exc, tb: self._alive() and self._failed(task_id, description, on_error, exc, tb))
+        signals.cancelled.connect(lambda: self._alive() and self._cancelled(task_id, description))
         if exclusive:
             self._exclusive = task_id
             self.busyChanged.emit(True)
@@ -150,6 +154,9 @@ class JobRunner(QObject):
         return self._pool.waitForDone(msecs)
 
     # ------------------------------------------------------------------ GUI-thread slots
+    def _alive(self) -> bool:
+        return shiboken6.isValid(self)
+
     def _finish(self, task_id: int) -> None:
         entry = self._tasks.pop(task_id, None)
         if entry is not None:

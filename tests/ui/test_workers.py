@@ -84,3 +84,25 @@ def test_on_result_exception_is_reported(qtbot, runner):
         runner.run(lambda p, c: 1, bad, "Applying")
     assert "cannot apply" in blocker.args[1]
     assert not runner.busy
+
+
+def test_a_job_cancelled_as_its_runner_is_destroyed_reports_to_no_one(qtbot):
+    """Closing a window cancels its jobs; their reports arrive after the runner is gone and
+    must not raise in the event loop."""
+    import shiboken6
+    from PySide6.QtCore import QThreadPool
+
+    runner = JobRunner()
+    started = threading.Event()
+
+    def job(p, cancel):
+        started.set()
+        while not cancel.cancelled:
+            threading.Event().wait(0.01)
+        cancel.raise_if_cancelled()
+    assert runner.run(job, lambda _r: None, "long job")
+    assert started.wait(5)
+    runner.cancel()
+    shiboken6.delete(runner)  # what happens to a window's runner when the window is destroyed
+    assert QThreadPool.globalInstance().waitForDone(5000)
+    qtbot.wait(100)  # deliver the queued "cancelled" report: pytest-qt fails on any exception
