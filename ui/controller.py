@@ -55,7 +55,10 @@ class SessionController(QObject):
     ``start_round(batch_size=10, strategy="auto", on_done=None)`` → RoundRow;
     ``start_export_csv(out, sources, min_conf, on_done)`` → rows written;
     ``start_export_folders(out, mode, sources, min_conf, on_done)``;
-    ``start_map_2d(method, on_done)`` → (N, 2) array (not exclusive).
+    ``start_map_2d(method, on_done)`` → (N, 2) array (not exclusive);
+    ``start_feature_check(on_done=None)`` → FeatureCheck (it also runs by itself at 20 labels
+    and when the representatives are done); ``start_switch_features(name, on_done=None)`` /
+    ``start_switch_to_recommended(on_done=None)`` (re-clusters with the same k).
 
     Session life: ``open_session(path) -> bool``, ``create_session(path, scan) -> bool``,
     ``close_session()``, ``recent_sessions() -> list[str]``.
@@ -295,6 +298,11 @@ class SessionController(QObject):
         return self._start(lambda: self.session.feature_check_job(),
                            lambda r: self.session.apply_feature_check(r), on_done,
                            "Checking the features with your labels")
+
+    def start_switch_to_recommended(self, on_done: Callback = None) -> bool:
+        """Switch to the space the last feature check recommends (False when there is none)."""
+        name = None if self.session is None else self.session.recommended_features
+        return name is not None and self.start_switch_features(name, on_done)
 
     def start_switch_features(self, name: str, on_done: Callback = None) -> bool:
         """Switch to features ``name`` and re-cluster with the same k (human labels are kept)."""

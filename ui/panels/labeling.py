@@ -160,9 +160,7 @@ class LabelingPanel(QWidget):
 
     # ------------------------------------------------------------------ actions
     def switch_features(self) -> bool:
-        s = self.controller.session
-        name = None if s is None else s.recommended_features
-        return name is not None and self.controller.start_switch_features(name)
+        return self.controller.start_switch_to_recommended()
 
     def current(self) -> Optional[int]:
         return self.view.current_image()

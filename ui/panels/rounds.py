@@ -234,8 +234,7 @@ class RoundsPanel(QWidget):
         return self.session is not None and self.controller.start_feature_check()
 
     def switch_features(self) -> bool:
-        name = None if self.session is None else self.session.recommended_features
-        return name is not None and self.controller.start_switch_features(name)
+        return self.controller.start_switch_to_recommended()
 
     def next_round(self) -> bool:
         if self.session is None:
