@@ -147,7 +147,8 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
     try:
         session.set_random_state(seed)
         session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
-        session.apply_clustering(run_job(session.clustering_job(min(budget, session.n_images))))
+        k = min(budget, session.n_images)
+        session.apply_clustering(run_job(session.clustering_job(k)))
 
         def ask(indices: Sequence[int]) -> None:
             for i in indices:
@@ -156,7 +157,6 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                     if on_answer is not None:
                         on_answer(int(i), str(data.y_pool[i]))
 
-        k = min(budget, session.n_images)
         check = None
         can_check = check_features and data.in_space is not None
         for at in (sorted({min(EARLY_CHECK_LABELS, budget), budget}) if can_check else ()):
