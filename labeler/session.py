@@ -393,6 +393,18 @@ class Session:
                     out[c] = found
         return out
 
+    def open_representatives(self) -> list[int]:
+        """Representatives of clusters ``cluster_labels`` cannot name yet (after a re-clustering,
+        clusters holding human labels are named already), in cluster order."""
+        human, named = self.human_labels(), self.cluster_labels()
+        return [r for c, r in enumerate(self.representatives()) if c not in named and r not in human]
+
+    def representatives_in_asking_order(self) -> list[int]:
+        """All representatives, the open ones (see ``open_representatives``) first."""
+        first = self.open_representatives()
+        chosen = set(first)
+        return first + [r for r in self.representatives() if r not in chosen]
+
     def propagation_preview(self, percentile: float, clusters: Optional[Iterable[int]] = None
                             ) -> "propagation.Propagation":
         """What ``propagate`` would apply; cheap enough to call on every slider move."""

@@ -139,8 +139,8 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
     check scores the candidate spaces with those labels (only when ``data`` can be re-made
     in another space); when it recommends one, the session switches to it and re-clusters
     with the same k, as the app's "Switch features" button does, the test part moves to that
-    space too, and the rest of the budget goes to representatives of clusters that hold no
-    human label yet.
+    space too, and the rest of the budget goes to representatives of clusters that no human
+    label names yet (``Session.open_representatives``).
     """
     started = time.perf_counter()
     session = Session.create(session_path or ":memory:", data.scan)
@@ -160,7 +160,7 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
         check = None
         can_check = check_features and data.in_space is not None
         for at in (sorted({min(EARLY_CHECK_LABELS, budget), budget}) if can_check else ()):
-            ask(_open_representatives(session)[:max(0, at - len(session.human_labels()))])
+            ask(session.open_representatives()[:max(0, at - len(session.human_labels()))])
             check = run_job(session.feature_check_job(cache_dir=data.cache_dir))
             session.apply_feature_check(check)
             if check.recommended:
@@ -169,7 +169,7 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                 session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
                 session.apply_clustering(run_job(session.clustering_job(k)))
                 break
-        ask(_open_representatives(session)[:max(0, budget - len(session.human_labels()))])
+        ask(session.open_representatives()[:max(0, budget - len(session.human_labels()))])
         session.propagate()
         curve = []
         result = None
@@ -201,13 +201,6 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
         }
     finally:
         session.close()
-
-
-def _open_representatives(session: Session) -> list[int]:
-    """Representatives of the clusters that hold no human label yet, in cluster order."""
-    human = session.human_labels()
-    taken = {session.cluster_of(i) for i in human}
-    return [r for c, r in enumerate(session.representatives()) if c not in taken and r not in human]
 
 
 def _accuracy(predicted, truth) -> float:

@@ -50,7 +50,8 @@ def test_check_needs_enough_labels():
 def test_majority_label_needs_a_clear_majority():
     assert majority_label(["a", "a", "b"]) == "a"
     assert majority_label(["a", "b"]) is None
-    assert majority_label(["a"]) is None
+    assert majority_label(["a", "a", "b", "b", "b"]) is None  # 3 of 5 is not two thirds
+    assert majority_label(["a"]) == "a"  # one stray member names its cluster
     assert majority_label([]) is None
 
 
@@ -104,6 +105,13 @@ def test_session_switch_keeps_human_labels(tmp_path, pixels_and_hog_only):
         assert any(c in named for c in unlabelled_rep) or not unlabelled_rep
         assert all(c in named for c, r in enumerate(session.representatives()) if r in human)
         assert reps
+        # what is left to ask: exactly the clusters no label names yet, and those come first
+        open_reps = session.open_representatives()
+        assert open_reps  # 150 images, 50 labels from pixel-space clusters: some hog clusters hold none
+        assert open_reps == [r for c, r in enumerate(session.representatives()) if c not in named]
+        assert all(r not in human for r in open_reps)
+        order = session.representatives_in_asking_order()
+        assert sorted(order) == sorted(session.representatives()) and order[:len(open_reps)] == open_reps
     finally:
         session.close()
 

@@ -57,3 +57,9 @@ def test_banner_offers_the_recommended_switch_and_keeps_labels(qtbot, labeling):
     c.runner.wait(10000)
     assert s.feature_info["name"] == "hog" and s.human_labels() == human
     assert panel.check_row.isHidden()
+    # after the re-clustering the queue starts with the clusters no label names yet
+    open_reps = s.open_representatives()
+    assert open_reps and panel.model.rowCount() == len(s.representatives())
+    shown = [panel.model.image_index(r) for r in range(panel.model.rowCount())]
+    assert shown[:len(open_reps)] == open_reps
+    assert panel.view.current_image() == open_reps[0]

@@ -114,8 +114,8 @@ class LabelingPanel(QWidget):
 
     # ------------------------------------------------------------------ data
     def _reps(self) -> list[int]:
-        s = self.controller.session
-        return [] if s is None else s.representatives()
+        """The representatives in the order fixed at the last reload (open clusters first)."""
+        return self._order
 
     def _caption(self, i: int) -> str:
         s = self.controller.session
@@ -129,6 +129,9 @@ class LabelingPanel(QWidget):
 
     def reload(self) -> None:
         self._sizes: dict[int, int] = {}
+        s = self.controller.session
+        # fixed until the next clustering, so moving to the next image never jumps around
+        self._order: list[int] = [] if s is None else s.representatives_in_asking_order()
         self._update_check()
         self.model.set_indices(self._reps())
         self._update_progress()
