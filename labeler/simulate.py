@@ -16,7 +16,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .feature_check import EARLY_CHECK_LABELS
+from .feature_check import check_due
 from .jobs import run_job
 from .session import Session
 from .types import ScanResult
@@ -135,9 +135,10 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                   check_features: bool = True) -> dict:
     """One oracle-driven run; returns the per-seed record printed by ``simulate --json``.
 
-    After 20 (``EARLY_CHECK_LABELS``) and again after all representatives are answered, the feature
-    check scores the candidate spaces with those labels (only when ``data`` can be re-made
-    in another space); when it recommends one, the session switches to it and re-clusters
+    Representatives are asked one at a time in the app's order.  When ``feature_check.check_due``
+    says so (20 labels, every 10 more, all representatives answered) the feature check scores
+    the candidate spaces with those labels (only when ``data`` can be re-made in another
+    space); when it recommends one, the session switches to it and re-clusters
     with the same k, as the app's "Switch features" button does, the test part moves to that
     space too, and the rest of the budget goes to representatives of clusters that no human
     label names yet (``Session.open_representatives``).
@@ -157,19 +158,25 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                     if on_answer is not None:
                         on_answer(int(i), str(data.y_pool[i]))
 
-        check = None
+        check, switches = None, []
         can_check = check_features and data.in_space is not None
-        for at in (sorted({min(EARLY_CHECK_LABELS, budget), budget}) if can_check else ()):
-            ask(session.open_representatives()[:max(0, at - len(session.human_labels()))])
+        while len(session.human_labels()) < budget:
+            # the app's labelling queue: clusters no label names yet, one question at a time
+            open_reps = session.open_representatives()
+            if not open_reps:
+                break
+            ask(open_reps[:1])
+            last = int(session.feature_check.get("n_labels", 0) or 0)
+            if not (can_check and check_due(len(session.human_labels()), last, k, len(open_reps) == 1)):
+                continue
             check = run_job(session.feature_check_job(cache_dir=data.cache_dir))
             session.apply_feature_check(check)
             if check.recommended:
+                switches.append({"n_labels": check.n_labels, "from": data.feature_name, "to": check.recommended})
                 data = data.switched_to(check.recommended)
                 # the pool rows are what session.features_job(name) computes, fitted as the test part's
                 session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
                 session.apply_clustering(run_job(session.clustering_job(k)))
-                break
-        ask(session.open_representatives()[:max(0, budget - len(session.human_labels()))])
         session.propagate()
         curve = []
         result = None
@@ -196,7 +203,8 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
             "calibration": {str(c): (float(correct[confidence >= c].mean()) if (confidence >= c).any() else None)
                             for c in CALIBRATION_LEVELS},
             "features": data.feature_name,
-            "feature_check": None if check is None else check.as_meta(),
+            "feature_check": None if check is None else check.as_meta(),  # the latest one
+            "feature_switches": switches,
             "seconds": round(time.perf_counter() - started, 3),
         }
     finally:

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from labeler.feature_check import EARLY_CHECK_LABELS
+from labeler.feature_check import check_due
 from labeler.session import Session
 from ui.gcpause import freeze_long_lived
 from ui.workers import JobRunner
@@ -161,17 +161,14 @@ class SessionController(QObject):
 
     def _maybe_check_features(self) -> None:
         """Re-check the feature space with the labels at the points simulate measured
-        (``EARLY_CHECK_LABELS``, then all representatives labelled; see ``labeler.simulate``), so a
+        (``feature_check.check_due``: 20 labels, every 10 more, all representatives labelled), so a
         space that clusters by the wrong thing (colour, not digit) is named while most
         representatives are still to be asked."""
         s = self.session
         if s is None or s.features is None or s.clustering is None or self._checking:
             return
-        n = len(s.human_labels())
-        done_before = int(s.feature_check.get("n_labels", 0) or 0)
-        reps = s.representatives()
-        all_reps = bool(reps) and s.next_unlabeled(reps) is None
-        due = n >= EARLY_CHECK_LABELS and (done_before < EARLY_CHECK_LABELS or (all_reps and n > done_before))
+        due = check_due(len(s.human_labels()), int(s.feature_check.get("n_labels", 0) or 0),
+                        len(s.representatives()), not s.open_representatives())
         if not due:
             return
         def finished(result) -> None:

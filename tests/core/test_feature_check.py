@@ -125,10 +125,33 @@ def test_simulate_switches_away_from_pixels(tmp_path, pixels_and_hog_only):
     assert data.feature_name == "pixels"
     switched = simulate.simulate_once(data, budget=50, seed=0)
     kept = simulate.simulate_once(data, budget=50, seed=0, check_features=False)
-    assert switched["feature_check"]["recommended"] == "hog" and switched["features"] == "hog"
-    assert kept["features"] == "pixels" and kept["feature_check"] is None
+    assert switched["features"] == "hog"
+    assert [(sw["from"], sw["to"]) for sw in switched["feature_switches"]] == [("pixels", "hog")]
+    assert kept["features"] == "pixels" and kept["feature_check"] is None and kept["feature_switches"] == []
     assert switched["test_accuracy"] > kept["test_accuracy"] + 0.05
     assert switched["label_accuracy"] > kept["label_accuracy"] + 0.05
     assert switched["human_labels"] == kept["human_labels"] == 50
     # seed 0 switches at the early check, so 30 questions go to the new space's clusters
-    assert switched["feature_check"]["n_labels"] == feature_check.EARLY_CHECK_LABELS
+    assert switched["feature_switches"][0]["n_labels"] == feature_check.EARLY_CHECK_LABELS
+    # the checks go on in the new space every CHECK_EVERY labels and keep it
+    assert switched["feature_check"]["n_labels"] == 50 and switched["feature_check"]["current"] == "hog"
+
+
+def test_automatic_check_schedule():
+    from labeler.feature_check import CHECK_EVERY, EARLY_CHECK_LABELS, check_due
+
+    def schedule(n_reps, n_labels, done_at):
+        points, last = [], 0
+        for n in range(1, n_labels + 1):
+            if check_due(n, last, n_reps, n >= done_at):
+                points.append(n)
+                last = n
+        return points
+
+    first = EARLY_CHECK_LABELS
+    assert schedule(50, 50, 50) == list(range(first, 50, CHECK_EVERY)) + [50]
+    assert schedule(50, 80, 50)[-1] == 50  # the rounds after the representatives get no automatic check
+    assert schedule(10, 10, 10) == []  # too few labels ever to compare spaces
+    assert schedule(25, 25, 25) == [first, 25]
+    # representatives still open (after a switch): the checks keep their pace
+    assert schedule(50, 70, 999) == list(range(first, 71, CHECK_EVERY))
