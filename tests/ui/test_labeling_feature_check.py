@@ -63,3 +63,5 @@ def test_banner_offers_the_recommended_switch_and_keeps_labels(qtbot, labeling):
     shown = [panel.model.image_index(r) for r in range(panel.model.rowCount())]
     assert shown[:len(open_reps)] == open_reps
     assert panel.view.current_image() == open_reps[0]
+    named_by_members = [c for c, r in enumerate(s.representatives()) if c in s.cluster_labels() and r not in human]
+    assert named_by_members and f"{len(named_by_members)} more clusters named by labels inside them" in panel.progress.text()

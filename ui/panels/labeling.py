@@ -150,6 +150,11 @@ class LabelingPanel(QWidget):
         done = sum(1 for r in reps if r in human)
         unsure = sum(1 for r in reps if s.is_unsure(r))
         extra = f", {unsure} skipped" if unsure else ""
+        # after a re-clustering, labels already inside a cluster name it without its representative
+        named = s.cluster_labels()
+        by_members = sum(1 for c, r in enumerate(s.representatives()) if c in named and r not in human)
+        if by_members:
+            extra += f"; {by_members} more clusters named by labels inside them"
         self.progress.setText(f"<b>{done} of {len(reps)}</b> representatives labeled{extra}")
 
     def _update_check(self) -> None:
