@@ -371,7 +371,7 @@ class Session:
     def percentile(self) -> float:
         return float(self.store.get_meta("percentile", propagation.DEFAULT_PERCENTILE))
 
-    def cluster_labels(self) -> dict[int, str]:
+    def cluster_labels(self, human: Optional[dict[int, str]] = None) -> dict[int, str]:
         """Cluster id -> the label its members are given by propagation.
 
         A cluster's label is the human label of its representative. After a re-clustering
@@ -379,7 +379,7 @@ class Session:
         takes the majority human label of its human-labelled members when that majority is
         clear (see ``propagation.majority_label``), and no label otherwise.
         """
-        human = self.human_labels()
+        human = self.human_labels() if human is None else human
         out = {c: human[int(rep)] for c, rep in enumerate(self.representatives()) if int(rep) in human}
         if self.clustering is None or len(out) == len(self.representatives()):
             return out
@@ -393,10 +393,12 @@ class Session:
                     out[c] = found
         return out
 
-    def open_representatives(self) -> list[int]:
+    def open_representatives(self, human: Optional[dict[int, str]] = None) -> list[int]:
         """Representatives of clusters ``cluster_labels`` cannot name yet (after a re-clustering,
-        clusters holding human labels are named already), in cluster order."""
-        human, named = self.human_labels(), self.cluster_labels()
+        clusters holding human labels are named already), in cluster order.  ``human``: the
+        caller's ``human_labels()``, to save a pass over every label."""
+        human = self.human_labels() if human is None else human
+        named = self.cluster_labels(human)
         return [r for c, r in enumerate(self.representatives()) if c not in named and r not in human]
 
     def representatives_in_asking_order(self) -> list[int]:

@@ -167,8 +167,9 @@ class SessionController(QObject):
         s = self.session
         if s is None or s.features is None or s.clustering is None or self._checking:
             return
-        due = check_due(len(s.human_labels()), int(s.feature_check.get("n_labels", 0) or 0),
-                        len(s.representatives()), not s.open_representatives())
+        human = s.human_labels()
+        due = check_due(len(human), int(s.feature_check.get("n_labels", 0) or 0),
+                        len(s.representatives()), not s.open_representatives(human))
         if not due:
             return
         def finished(result) -> None:

@@ -151,7 +151,7 @@ class LabelingPanel(QWidget):
         unsure = sum(1 for r in reps if s.is_unsure(r))
         extra = f", {unsure} skipped" if unsure else ""
         # after a re-clustering, labels already inside a cluster name it without its representative
-        named = s.cluster_labels()
+        named = s.cluster_labels(human)
         by_members = sum(1 for c, r in enumerate(s.representatives()) if c in named and r not in human)
         if by_members:
             extra += f"; {by_members} more clusters named by labels inside them"
