@@ -62,11 +62,8 @@ def coloured_digits(out_dir: str, n: int = 800, seed: int = 1, upscale: int = 4)
     return _save(out_dir, arrays, d.target[idx])
 
 
-def textures(out_dir: str, per_class: int = 100, side: int = 64, seed: int = 2):
-    """Random crops of skimage.data gray textures; label = source image."""
-    from skimage import data
-
-    sources = [data.brick(), data.grass(), data.gravel(), data.cell(), data.moon(), data.camera()]
+def _random_crops(sources, per_class: int, side: int, seed: int):
+    """``per_class`` random ``side``-pixel square crops of each source; label = source index."""
     rng = np.random.default_rng(seed)
     arrays, labels = [], []
     for lab, src in enumerate(sources):
@@ -75,7 +72,15 @@ def textures(out_dir: str, per_class: int = 100, side: int = 64, seed: int = 2):
             x = rng.integers(0, src.shape[1] - side)
             arrays.append(np.ascontiguousarray(src[y : y + side, x : x + side]))
             labels.append(lab)
-    return _save(out_dir, arrays, labels)
+    return arrays, labels
+
+
+def textures(out_dir: str, per_class: int = 100, side: int = 64, seed: int = 2):
+    """Random crops of skimage.data gray textures; label = source image."""
+    from skimage import data
+
+    sources = [data.brick(), data.grass(), data.gravel(), data.cell(), data.moon(), data.camera()]
+    return _save(out_dir, *_random_crops(sources, per_class, side, seed))
 
 
 def photo_crops(out_dir: str, per_class: int = 80, side: int = 96, seed: int = 3):
@@ -84,15 +89,7 @@ def photo_crops(out_dir: str, per_class: int = 80, side: int = 96, seed: int = 3
 
     sources = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(), data.hubble_deep_field(),
                data.immunohistochemistry(), data.retina()]
-    rng = np.random.default_rng(seed)
-    arrays, labels = [], []
-    for lab, src in enumerate(sources):
-        for _ in range(per_class):
-            y = rng.integers(0, src.shape[0] - side)
-            x = rng.integers(0, src.shape[1] - side)
-            arrays.append(np.ascontiguousarray(src[y : y + side, x : x + side, :3]))
-            labels.append(lab)
-    return _save(out_dir, arrays, labels)
+    return _save(out_dir, *_random_crops([src[..., :3] for src in sources], per_class, side, seed))
 
 
 def faces(out_dir: str):
