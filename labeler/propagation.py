@@ -201,3 +201,21 @@ def majority_label(labels: Sequence[str]) -> Optional[str]:
         return None
     label, count = Counter(labels).most_common(1)[0]
     return label if count >= MAJORITY_MIN and count >= MAJORITY_SHARE * len(labels) else None
+
+
+def name_clusters(representatives: Sequence[int], cluster_of: Optional[np.ndarray],
+                  human: dict[int, str]) -> dict[int, str]:
+    """Cluster id -> its label: the human label of its representative or, when that has none,
+    the ``majority_label`` of its human-labelled members (``cluster_of``: cluster id per image)."""
+    out = {c: human[int(rep)] for c, rep in enumerate(representatives) if int(rep) in human}
+    if cluster_of is None or len(out) == len(representatives):
+        return out
+    by_cluster: dict[int, list[str]] = {}
+    for i, lab in human.items():
+        by_cluster.setdefault(int(cluster_of[i]), []).append(lab)
+    for c, labs in by_cluster.items():
+        if c not in out:
+            found = majority_label(labs)
+            if found is not None:
+                out[c] = found
+    return out

@@ -380,18 +380,8 @@ class Session:
         clear (see ``propagation.majority_label``), and no label otherwise.
         """
         human = self.human_labels() if human is None else human
-        out = {c: human[int(rep)] for c, rep in enumerate(self.representatives()) if int(rep) in human}
-        if self.clustering is None or len(out) == len(self.representatives()):
-            return out
-        by_cluster: dict[int, list[str]] = {}
-        for i, lab in human.items():
-            by_cluster.setdefault(int(self.clustering.labels[i]), []).append(lab)
-        for c, labs in by_cluster.items():
-            if c not in out:
-                found = propagation.majority_label(labs)
-                if found is not None:
-                    out[c] = found
-        return out
+        members = None if self.clustering is None else self.clustering.labels
+        return propagation.name_clusters(self.representatives(), members, human)
 
     def open_representatives(self, human: Optional[dict[int, str]] = None) -> list[int]:
         """Representatives of clusters ``cluster_labels`` cannot name yet (after a re-clustering,

@@ -9,7 +9,7 @@ from labeler import feature_check
 from labeler.feature_check import check_spaces
 from labeler.jobs import run_job
 from labeler.scan import scan_folder
-from labeler.propagation import majority_label
+from labeler.propagation import majority_label, name_clusters
 from labeler.session import Session
 
 
@@ -53,6 +53,16 @@ def test_majority_label_needs_a_clear_majority():
     assert majority_label(["a", "a", "b", "b", "b"]) is None  # 3 of 5 is not two thirds
     assert majority_label(["a"]) == "a"  # one stray member names its cluster
     assert majority_label([]) is None
+
+
+def test_name_clusters_prefers_the_representative_then_a_clear_majority():
+    cluster_of = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    representatives = [0, 3, 6]
+    human = {0: "a", 1: "b", 4: "c", 5: "c", 7: "a", 8: "b"}
+    # cluster 0: its representative says "a" (the member's "b" does not matter); cluster 1:
+    # no representative label, members agree on "c"; cluster 2: members split, no name
+    assert name_clusters(representatives, cluster_of, human) == {0: "a", 1: "c"}
+    assert name_clusters(representatives, None, human) == {0: "a"}
 
 
 def _coloured_digits(folder, n=150, seed=0):
