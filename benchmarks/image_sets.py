@@ -3,7 +3,10 @@
 The sets the label-efficiency numbers in RESULTS.md were measured on, made from what ships
 inside packages (Pillow's font, scikit-image's sample images, scikit-learn's digits):
 letters, textures, faces, cdigits (coloured noisy digits, 24 px), cdigits32 (clean coloured
-digits, 32 px), shapes.
+digits, 32 px), shapes; and four held-out variants made later to check the defaults on
+kinds they were not tuned on: smallletters (200 images, 5 classes), fontletters (25 classes,
+10 TTF fonts, random colours), cdigits64 (1797 coloured digits at 64 px), coltextures
+(colour photo crops).
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -28,7 +31,7 @@ def save(name, arrays, labels):
     print(name, len(rows), len(set(labels)))
 
 
-def letters(per=40, side=40, seed=11, chars="ABCDEFGHJKLMNPQRSTUVWXYZ"[:20]):
+def letters(per=40, side=40, seed=11, chars="ABCDEFGHJKLMNPQRSTUVWXYZ"[:20], name="letters"):
     rng = np.random.default_rng(seed)
     arrays, labels = [], []
     for ch in chars:
@@ -42,7 +45,7 @@ def letters(per=40, side=40, seed=11, chars="ABCDEFGHJKLMNPQRSTUVWXYZ"[:20]):
             im = im.crop((side // 2, side // 2, side // 2 + side, side // 2 + side))
             a = np.asarray(im, float) + rng.normal(0, 25, (side, side))
             arrays.append(np.clip(a, 0, 255).astype(np.uint8)); labels.append(ch)
-    save("letters", arrays, labels)
+    save(name, arrays, labels)
 
 
 def textures(per=90, side=40, seed=12):
@@ -106,7 +109,60 @@ def shapes(per=120, side=48, seed=14):
     save("shapes", arrays, labels)
 
 
-SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes")
+# --- held-out variants: made after the defaults were set, to check them on kinds not tuned on ---
+
+def smallletters():
+    """200 images, 5 classes: the small end of the range."""
+    letters(per=40, side=40, seed=31, chars="AEKRS", name="smallletters")
+
+
+def fontletters(per=60, side=32, seed=21, chars="ABCDEFGHIJKLMNOPQRSTUVWXY"):
+    """25 classes in matplotlib's 10 DejaVu fonts (sans/serif/mono, bold/oblique), random
+    foreground and background colours, rotation +-10 deg, light noise: a hard set."""
+    import glob
+    import matplotlib
+    fonts = sorted(glob.glob(os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVu*.ttf")))
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for ch in chars:
+        for _ in range(per):
+            font = ImageFont.truetype(fonts[rng.integers(len(fonts))], int(rng.integers(16, 28)))
+            fg, bg = (tuple(int(v) for v in rng.integers(0, 256, 3)) for _ in range(2))
+            im = Image.new("RGB", (side * 2, side * 2), bg)
+            ImageDraw.Draw(im).text((side + rng.integers(-3, 4), side + rng.integers(-3, 4)), ch, fill=fg, font=font, anchor="mm")
+            im = im.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR, fillcolor=bg)
+            im = im.crop((side // 2, side // 2, side // 2 + side, side // 2 + side))
+            a = np.asarray(im, float) + rng.normal(0, 8, (side, side, 3))
+            arrays.append(np.clip(a, 0, 255).astype(np.uint8)); labels.append(ch)
+    save("fontletters", arrays, labels)
+
+
+def cdigits64():
+    """All 1797 digits as 64 px coloured images (the large end of the size range), light noise."""
+    coloured_digits("cdigits64", n=1797, seed=23, up=8, noise=8)
+
+
+def coltextures(per=100, side=48, seed=25):
+    """Colour crops of 8 scikit-image pictures (photos, microscopy, a brick wall), random flips."""
+    from skimage import data
+    names = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "brick"]
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for nm in names:
+        img = getattr(data, nm)()
+        img = (np.stack([img] * 3, -1) if img.ndim == 2 else img[..., :3]).astype(np.uint8)
+        H, W = img.shape[:2]
+        for _ in range(per):
+            r, c = rng.integers(0, H - side), rng.integers(0, W - side)
+            a = img[r:r + side, c:c + side]
+            if rng.random() < .5:
+                a = a[:, ::-1]
+            arrays.append(np.ascontiguousarray(a)); labels.append(nm)
+    save("coltextures", arrays, labels)
+
+
+SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
+        "smallletters", "fontletters", "cdigits64", "coltextures")
 
 if __name__ == "__main__":
     args = sys.argv[1:]

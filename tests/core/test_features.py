@@ -38,20 +38,22 @@ def random_images(directory, n=12, side=40, seed=0, color=True):
     return write_images(directory, [rng.integers(0, 256, shape) for _ in range(n)])
 
 
-def digit_images(directory, n, coloured, seed=0):
-    """sklearn digits upscaled 4x (32x32); ``coloured`` paints random foreground/background colours."""
+def digit_images(directory, n, coloured, seed=0, up=4, noise=0.0):
+    """sklearn digits upscaled ``up`` x; ``coloured`` paints random foreground/background colours;
+    ``noise``: std of added Gaussian pixel noise."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     rng = np.random.default_rng(seed)
     arrays = []
     for img in d.images[rng.permutation(len(d.images))[:n]]:
-        a = np.kron(img / 16.0, np.ones((4, 4)))
+        a = np.kron(img / 16.0, np.ones((up, up)))
         if coloured:
             fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-            arrays.append(a[..., None] * fg + (1 - a[..., None]) * bg)
+            x = a[..., None] * fg + (1 - a[..., None]) * bg
         else:
-            arrays.append(a * 255)
+            x = a * 255
+        arrays.append(np.clip(x + rng.normal(0, noise, x.shape), 0, 255) if noise else x)
     return write_images(directory, arrays)
 
 
@@ -263,6 +265,31 @@ def test_auto_is_decided_by_the_data(tmp_path, monkeypatch):
     assert colour.name == "hog", colour.info
     assert set(gray.info["auto_scores"]) == {"pixels", "hog"}
     assert gray.X.shape == (300, 50)
+
+
+def test_auto_sees_past_random_colours(tmp_path, monkeypatch):
+    """Noisy 24 px digits in random colours: raw pixels cluster by colour (a high plain
+    silhouette) but by little else once each image's mean chroma is regressed out; HOG wins."""
+    monkeypatch.setattr(auto_mod, "candidate_names", lambda: ["pixels", "hog"])
+    paths = digit_images(tmp_path / "noisy", 300, coloured=True, seed=13, up=3, noise=20)
+    res = extract_features(paths, "auto", cache_dir=None)
+    assert res.name == "hog", res.info
+    # the mechanism: without the nuisance the colour clusters would have won
+    choice = auto_mod.choose_extractor(paths, [(0, 0.0)] * len(paths), cache_dir=None)
+    assert choice.extractor.name == "hog"
+    pixels = auto_mod.resolved_extractor("pixels", paths)
+    raw = np.stack([pixels.extract_one(p) for p in paths])
+    X, _ = auto_mod.reduce_features("pixels", raw)
+    chroma = auto_mod.mean_chroma(raw, 3)
+    k = auto_mod.cluster_count(len(paths))
+    assert auto_mod.structure_score(X, k) > auto_mod.structure_score(X, k, nuisance=chroma) + 0.05
+
+
+def test_mean_chroma_is_zero_width_for_gray_and_ignores_brightness():
+    gray = np.random.default_rng(0).random((4, 16))
+    assert auto_mod.mean_chroma(gray, 1).shape == (4, 0)
+    rgb = np.array([[0.2, 0.2, 0.2] * 4, [0.9, 0.9, 0.9] * 4, [1.0, 0.0, 0.0] * 4])
+    np.testing.assert_allclose(auto_mod.mean_chroma(rgb, 3), [[0, 0], [0, 0], [1.0, -0.5]])
 
 
 def test_auto_with_too_few_images_falls_back(tmp_path):
