@@ -33,12 +33,13 @@ end through ``extract_features(paths, "auto")`` (300-image sample, k = 15):
     sklearn digits 32x32 (800, 10)          0.943  0.912  0.761 |         0.272  0.210  0.114 | pixels ok
     coloured digits 32x32 (800, 10)         0.198  0.904  0.204 |         0.032  0.210  0.051 | hog ok
     glyphs, Pillow font 48x48 (780, 26)     0.254  0.340  1.000 |         0.148  0.156  0.492 | cnn ok
-    random_shapes, colour (600, 4)          0.458  0.640  0.842 |         0.190  0.185  0.275 | cnn ok
+    random_shapes, colour (600, 4)          0.458  0.650  0.842 |         0.190  0.201  0.275 | cnn ok
     skimage texture crops (600, 6)          0.642  0.633  1.000 |        -0.267  0.123  0.411 | cnn ok
     lfw_subset faces/non-faces (200, 2)     0.945  0.965  1.000 |         0.103  0.114  0.175 | cnn ok
     skimage photo crops (560, 7)            0.738  0.609  0.991 |        -0.090  0.062  0.253 | cnn ok
 
-Earlier rules picked the same on these 7 (plain silhouette of one k-means: scores for
+(HOG at whichever of 32 / 64 px clusters more clearly, see ``hog.py``: 32 px on the
+shapes, 64 px or the images' own small size elsewhere.) Earlier rules picked the same on these 7 (plain silhouette of one k-means: scores for
 coloured digits were pixels 0.186 / hog 0.227, a narrow win that became a loss on the
 noisier and larger coloured-digit sets above).
 
@@ -55,8 +56,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 
 from labeler.features.base import FeatureExtractor, sample_indices
 from labeler.features.cache import FeatureCache
@@ -64,12 +63,12 @@ from labeler.features.cnn import cnn_available
 from labeler.features.reduce import reduce_features
 from labeler.features.registry import resolved_extractor
 from labeler.features.runner import compute_raw
+from labeler.features.structure import cluster_count, mean_chroma, structure_score  # noqa: F401 (re-exported)
 from labeler.types import CancelToken, Progress, ProgressCallback, check
 
 SAMPLE_SIZE = 300  # cnn on 300 images: ~25-30 s on 2 cores
 MIN_IMAGES = 20  # below this there is no structure to compare
 FALLBACK_ORDER = ("cnn", "hog", "pixels")
-INITS = 3  # k-means starts averaged per cluster count in structure_score
 
 
 @dataclass(frozen=True)
@@ -80,52 +79,6 @@ class AutoChoice:
 
 def candidate_names() -> list[str]:
     return ["pixels", "hog"] + (["cnn"] if cnn_available() else [])
-
-
-def mean_chroma(pixels_raw: np.ndarray, channels: int) -> np.ndarray:
-    """The colour part of each image's mean colour: (N, 2) opponent components R-G and
-    B-(R+G)/2 from its raw RGB pixel vector; (N, 0) for gray pixels (``channels`` 1)."""
-    raw = np.asarray(pixels_raw, dtype=np.float64)
-    if channels != 3:
-        return np.zeros((len(raw), 0))
-    r, g, b = raw.reshape(len(raw), -1, 3).mean(axis=1).T
-    return np.c_[r - g, b - (r + g) / 2]
-
-
-def remove_nuisance(X: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
-    """What is left of X after a least-squares fit on the nuisance columns (plus a constant)."""
-    A = np.c_[np.asarray(nuisance, dtype=np.float64), np.ones(len(X))]
-    coef, *_ = np.linalg.lstsq(A, X, rcond=None)
-    return X - A @ coef
-
-
-def structure_score(X: np.ndarray, k: int, random_state: int = 0, nuisance: Optional[np.ndarray] = None) -> float:
-    """Mean cosine silhouette of k-means partitions of ``X`` (-1 when undefined).
-
-    ``nuisance`` columns (e.g. ``mean_chroma``) are regressed out of X first. The score averages
-    INITS partitions at each of k/2, k and 2k clusters, so one unlucky k-means start cannot
-    decide the extractor.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    if nuisance is not None and np.asarray(nuisance).shape[1] > 0:
-        X = remove_nuisance(X, nuisance)
-    values = []
-    for n_clusters in sorted({max(2, k // 2), k, max(2, min(2 * k, len(X) // 5))}):
-        if n_clusters >= len(X):
-            continue
-        for init in range(INITS):
-            labels = KMeans(n_clusters=n_clusters, n_init=3, random_state=random_state * INITS + init).fit_predict(X)
-            if len(set(labels.tolist())) < 2:
-                continue
-            try:
-                values.append(float(silhouette_score(X, labels, metric="cosine")))
-            except ValueError:
-                continue
-    return float(np.mean(values)) if values else -1.0
-
-
-def cluster_count(sample_size: int) -> int:
-    return int(np.clip(sample_size // 20, 2, 20))
 
 
 def choose_extractor(

@@ -1,6 +1,9 @@
 """Which extractors exist here, and building one by name."""
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
+
 from labeler.features.base import FeatureExtractor, sample_indices
 from labeler.features.cnn import CnnExtractor, cnn_available
 from labeler.features.embeddings import EmbeddingsExtractor
@@ -8,6 +11,11 @@ from labeler.features.hog import HogExtractor
 from labeler.features.pixels import PixelsExtractor
 
 RESOLVE_SAMPLE = 64  # images looked at to settle data-dependent parameters (sizes, colour)
+# An extractor may ask for a bigger sample (``resolve_sample``: HOG's scale choice needs ~300);
+# resolving can then take seconds, and the feature check re-resolves every space every 10
+# labels, so results are remembered per (extractor, parameters, sample).
+_RESOLVED: "OrderedDict[tuple, dict]" = OrderedDict()
+_RESOLVED_MAX = 64
 _CLASSES = {"pixels": PixelsExtractor, "hog": HogExtractor, "cnn": CnnExtractor, "embeddings": EmbeddingsExtractor}
 
 
@@ -40,6 +48,12 @@ def resolved_extractor(name: str, paths: list[str], random_state: int = 0, **par
     """Build ``name`` and fill its data-dependent parameters from a random sample of ``paths``."""
     extractor = make_extractor(name, **params)
     if hasattr(extractor, "resolve") and paths:
-        sample = [paths[i] for i in sample_indices(len(paths), RESOLVE_SAMPLE, random_state)]
-        extractor = make_extractor(name, **extractor.resolve(sample))
+        size = max(RESOLVE_SAMPLE, int(getattr(extractor, "resolve_sample", RESOLVE_SAMPLE)))
+        sample = [paths[i] for i in sample_indices(len(paths), size, random_state)]
+        key = (name, json.dumps(extractor.params(), sort_keys=True), tuple(sample))
+        if key not in _RESOLVED:
+            _RESOLVED[key] = extractor.resolve(sample)
+            while len(_RESOLVED) > _RESOLVED_MAX:
+                _RESOLVED.popitem(last=False)
+        extractor = make_extractor(name, **_RESOLVED[key])
     return extractor

@@ -285,6 +285,33 @@ def test_auto_sees_past_random_colours(tmp_path, monkeypatch):
     assert auto_mod.structure_score(X, k) > auto_mod.structure_score(X, k, nuisance=chroma) + 0.05
 
 
+def texture_crops(directory, per=20, side=64, seed=0):
+    """Random ``side`` px crops of 8 scikit-image pictures (fine detail everywhere)."""
+    from skimage import data
+    from skimage.color import rgb2gray
+
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for name in ["brick", "grass", "gravel", "cell", "moon", "camera", "coins", "text"]:
+        img = getattr(data, name)()
+        img = (rgb2gray(img[..., :3]) * 255 if img.ndim == 3 else img).astype(np.uint8)
+        for _ in range(per):
+            r, c = rng.integers(0, img.shape[0] - side), rng.integers(0, img.shape[1] - side)
+            arrays.append(img[r:r + side, c:c + side])
+    return write_images(directory, arrays)
+
+
+def test_hog_scale_is_chosen_by_the_data(tmp_path):
+    """Blocky 8x8 digits blown up to 64 px are described at 32 px, textures at 64 px (hog.py)."""
+    from labeler.features.registry import resolved_extractor
+
+    blocky = digit_images(tmp_path / "digits64", 160, coloured=True, seed=23, up=8, noise=8)
+    assert resolved_extractor("hog", blocky).side == 32
+    assert resolved_extractor("hog", texture_crops(tmp_path / "textures")).side == 64
+    assert resolved_extractor("hog", blocky[:40]).side == 64  # too few images to choose: the default
+    assert resolved_extractor("hog", blocky, side=48).side == 48  # an explicit side is kept
+
+
 def test_mean_chroma_is_zero_width_for_gray_and_ignores_brightness():
     gray = np.random.default_rng(0).random((4, 16))
     assert auto_mod.mean_chroma(gray, 1).shape == (4, 0)

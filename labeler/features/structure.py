@@ -1,0 +1,60 @@
+"""How clearly a set of feature vectors falls into clusters, without labels.
+
+Used to choose between feature spaces (``auto.py``) and between scales of one extractor
+(``hog.py``); the measurements behind each choice are documented where it is made.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+
+INITS = 3  # k-means starts averaged per cluster count in structure_score
+
+
+def mean_chroma(pixels_raw: np.ndarray, channels: int) -> np.ndarray:
+    """The colour part of each image's mean colour: (N, 2) opponent components R-G and
+    B-(R+G)/2 from its raw RGB pixel vector; (N, 0) for gray pixels (``channels`` 1)."""
+    raw = np.asarray(pixels_raw, dtype=np.float64)
+    if channels != 3:
+        return np.zeros((len(raw), 0))
+    r, g, b = raw.reshape(len(raw), -1, 3).mean(axis=1).T
+    return np.c_[r - g, b - (r + g) / 2]
+
+
+def remove_nuisance(X: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
+    """What is left of X after a least-squares fit on the nuisance columns (plus a constant)."""
+    A = np.c_[np.asarray(nuisance, dtype=np.float64), np.ones(len(X))]
+    coef, *_ = np.linalg.lstsq(A, X, rcond=None)
+    return X - A @ coef
+
+
+def structure_score(X: np.ndarray, k: int, random_state: int = 0, nuisance: Optional[np.ndarray] = None) -> float:
+    """Mean cosine silhouette of k-means partitions of ``X`` (-1 when undefined).
+
+    ``nuisance`` columns (e.g. ``mean_chroma``) are regressed out of X first. The score averages
+    INITS partitions at each of k/2, k and 2k clusters, so one unlucky k-means start cannot
+    decide the extractor.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if nuisance is not None and np.asarray(nuisance).shape[1] > 0:
+        X = remove_nuisance(X, nuisance)
+    values = []
+    for n_clusters in sorted({max(2, k // 2), k, max(2, min(2 * k, len(X) // 5))}):
+        if n_clusters >= len(X):
+            continue
+        for init in range(INITS):
+            labels = KMeans(n_clusters=n_clusters, n_init=3, random_state=random_state * INITS + init).fit_predict(X)
+            if len(set(labels.tolist())) < 2:
+                continue
+            try:
+                values.append(float(silhouette_score(X, labels, metric="cosine")))
+            except ValueError:
+                continue
+    return float(np.mean(values)) if values else -1.0
+
+
+def cluster_count(sample_size: int) -> int:
+    return int(np.clip(sample_size // 20, 2, 20))
