@@ -204,11 +204,10 @@ def _mirror_confidences(data, budget, rounds, batch, seed):
     cl = fit_clusters(X, k=min(budget, len(X)), random_state=seed)
     h = [int(i) for i in cl.representatives]
     prop = propagate_percentile(cl, {c: y[r] for c, r in enumerate(h)}, DEFAULT_PERCENTILE, exclude=h)
-    rr, hist = None, []
+    rr = None
     for r in range(rounds + 1):
         rr = run_round(X, h, y[h], propagated_idx=prop.idx, propagated_labels=prop.labels,
-                       propagated_confidence=prop.confidence, batch_size=batch, history=hist, random_state=seed)
-        hist.append((rr.n_labels_used, rr.estimated_accuracy))
+                       propagated_confidence=prop.confidence, batch_size=batch, random_state=seed)
         if r < rounds:
             h += [int(i) for i in rr.picks]
     labels, _, conf = final_labels(len(X), h, y[h], prop, rr)

@@ -436,7 +436,11 @@ class Session:
         X = self._require_features()
         human = self.human_labels()
         prop = self.propagated_labels()
-        history = [(r.n_labels, r.estimated_accuracy) for r in self.store.rounds()]
+        agreement = [tuple(pair) for pair in self.store.get_meta("pick_agreement", [])]
+        rounds = self.store.rounds()
+        answered = pipeline.batch_agreement(rounds[-1].picks if rounds else [], self._predictions, human)
+        if answered is not None:
+            agreement.append(answered)
         seed = self.random_state + self.current_round
 
         def job(progress=None, cancel=None):
@@ -446,7 +450,7 @@ class Session:
                 propagated_idx=np.fromiter(prop.keys(), dtype=int, count=len(prop)),
                 propagated_labels=np.array([e.label for e in prop.values()], dtype=object),
                 propagated_confidence=np.array([e.confidence for e in prop.values()], dtype=float),
-                batch_size=batch_size, strategy=strategy, history=history, random_state=seed,
+                batch_size=batch_size, strategy=strategy, pick_agreement=agreement, random_state=seed,
                 progress=progress, cancel=cancel)
         return job
 
@@ -459,6 +463,7 @@ class Session:
         predictions = [(i, str(lab), float(conf)) for i, (lab, conf) in
                        enumerate(zip(result.predicted, result.confidence)) if lab is not None]
         self.store.add_round(row, iter(predictions))
+        self.store.set_meta("pick_agreement", [list(pair) for pair in result.pick_agreement])
         self._predictions = {i: (lab, conf, row.round) for i, lab, conf in predictions}
         self.last_round = result
         self._changed("rounds")

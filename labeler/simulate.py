@@ -178,12 +178,15 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                 session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
                 session.apply_clustering(run_job(session.clustering_job(k)))
         session.propagate()
-        curve = []
+        curve, label_curve, estimates, stops = [], [], [], []
         result = None
         for r in range(rounds + 1):
             result = run_job(session.round_job(batch_size=batch))
             session.apply_round(result)
             curve.append(_accuracy(result.model.predict(data.X_test), data.y_test))
+            estimates.append(result.estimated_accuracy)
+            label_curve.append(_accuracy([row.label for row in session.final_labels()], data.y_pool))
+            stops.append(result.stop_reason if result.stop_suggested else None)
             if r < rounds:
                 ask(session.current_picks())
         rows = session.final_labels()
@@ -199,6 +202,9 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
             "coverage": float(labeled.mean()),
             "estimated_accuracy": None if result is None else result.estimated_accuracy,
             "curve": curve,
+            "label_curve": label_curve,            # exported-label accuracy after each round
+            "estimate_curve": estimates,           # the app's accuracy estimate after each round
+            "stop_signals": stops,                 # per round: the stop reason when stop was suggested
             # among exported labels with confidence >= c, the fraction that is right
             "calibration": {str(c): (float(correct[confidence >= c].mean()) if (confidence >= c).any() else None)
                             for c in CALIBRATION_LEVELS},

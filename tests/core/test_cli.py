@@ -52,6 +52,9 @@ def test_simulate_session_then_status_and_export(tmp_path, cache_env):
     result = json.loads(out.stdout)
     run = result["runs"][0]
     assert run["human_labels"] == 25 and 0.5 < run["test_accuracy"] <= 1 and run["coverage"] == 1.0
+    # one entry per round (the first after the representatives, then one per batch)
+    assert len(run["curve"]) == len(run["label_curve"]) == len(run["estimate_curve"]) == len(run["stop_signals"]) == 2
+    assert run["label_curve"][-1] == run["label_accuracy"] and 0 < run["estimate_curve"][-1] <= 1
     assert set(result["mean"]) >= {"human_labels", "test_accuracy", "label_accuracy", "coverage", "seconds"}
     status = json.loads(run_cli("status", str(session), "--json").stdout)
     assert status["human"] == 25 and status["rounds"] == 2 and status["images"] == 1400

@@ -128,3 +128,15 @@ def test_pool_model_blends_svm_and_knn_vote():
     assert 0 < r.model.knn_weight < 1
     assert set(r.estimates) >= {"smoothed", "heldout", "mid"}
     assert r.estimates["smoothed"] <= r.estimated_accuracy <= r.estimates["heldout"] + 1e-12
+
+
+def test_stop_signal_needs_two_well_predicted_batches():
+    from labeler.pipeline import _stop_signal, batch_agreement
+    assert batch_agreement([1, 2, 3], {1: ("a", .9, 1), 2: ("b", .8, 1), 3: ("c", .7, 1)}, {1: "a", 2: "x"}) == (1, 2)
+    assert batch_agreement([1, 2], {}, {}) is None
+    assert _stop_signal(0.9, [(10, 10), (9, 10)])[0]
+    assert not _stop_signal(0.9, [(10, 10)])[0]                  # one batch
+    assert not _stop_signal(0.9, [(10, 10), (8, 10)])[0]         # 80 % is not enough
+    assert not _stop_signal(0.9, [(4, 4), (4, 4)])[0]            # too few answers to judge
+    assert _stop_signal(0.9, [(2, 10), (10, 10), (10, 10)])[0]   # only the last two count
+    assert not _stop_signal(None, [(10, 10), (10, 10)])[0]       # no estimate yet: no round

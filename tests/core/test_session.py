@@ -172,3 +172,32 @@ def test_open_with_image_rows_read_elsewhere_is_the_same_session(clustered_sessi
     wrong = Session.open(session.path, rows[:-1])  # not this file's rows: read from the file
     assert wrong.images == session.images
     wrong.close()
+
+
+def test_stop_is_suggested_after_two_batches_the_model_had_predicted(clustered_session):
+    """The stop signal comes from the human's answers to the model's own picks (pipeline.STOP_AGREEMENT)."""
+    session, truth = clustered_session
+    for rep in session.representatives():
+        session.label(rep, truth[session.images[rep].path])
+    session.propagate()
+
+    def round_answering(agree: bool):
+        result = run_job(session.round_job(batch_size=6))
+        session.apply_round(result)
+        for i in session.current_picks():
+            guess = session.prediction(i)[0]
+            session.label(i, guess if agree else ("x" if guess != "x" else "y"))
+        return result
+
+    first = round_answering(agree=True)
+    assert not first.stop_suggested and first.pick_agreement == []
+    second = round_answering(agree=True)
+    assert not second.stop_suggested and second.pick_agreement == [(6, 6)]  # one batch is not enough
+    third = run_job(session.round_job(batch_size=6))
+    assert third.stop_suggested and "12 of your last 12" in third.stop_reason
+    session.apply_round(third)
+    assert session.store.get_meta("pick_agreement") == [[6, 6], [6, 6]]
+    for i in session.current_picks():  # the human now corrects every guess
+        session.label(i, "x")
+    fourth = run_job(session.round_job(batch_size=6))
+    assert not fourth.stop_suggested and fourth.pick_agreement[-1] == (0, 6)
