@@ -244,6 +244,21 @@ def rounds_and_calibration(data, label: str, seeds: int, budget: int, rounds: in
     return lines
 
 
+def datasets(images: str | None, truth_csv: str | None) -> list[tuple[str, object]]:
+    """[(name, SimulationData)]: the image folder ``images`` (truth from ``truth_csv``, else the
+    sub-folder names), or digits in both splits when ``images`` is None."""
+    if not images:
+        return [("digits book3", digits_data("book3")), ("digits book2", digits_data("book2"))]
+    truth = read_truth_csv(truth_csv) if truth_csv else None
+    cache = tempfile.mkdtemp(prefix="label-efficiency-")  # raw vectors shared by every space switch
+    atexit.register(shutil.rmtree, cache, ignore_errors=True)
+    folder = os.path.normpath(images)
+    name = os.path.basename(folder)
+    if name == "img":  # image_sets.py layout: <set>/img + <set>/truth.csv
+        name = os.path.basename(os.path.dirname(folder))
+    return [(name, images_data(images, truth, cache_dir=cache))]
+
+
 def main(argv=None) -> str:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=20)
@@ -256,17 +271,7 @@ def main(argv=None) -> str:
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     threadpool_limits(1)
-    if args.images:
-        truth = read_truth_csv(args.truth) if args.truth else None
-        cache = tempfile.mkdtemp(prefix="label-efficiency-")  # raw vectors shared by every space switch
-        atexit.register(shutil.rmtree, cache, ignore_errors=True)
-        folder = os.path.normpath(args.images)
-        name = os.path.basename(folder)
-        if name == "img":  # image_sets.py layout: <set>/img + <set>/truth.csv
-            name = os.path.basename(os.path.dirname(folder))
-        sets = [(name, images_data(args.images, truth, cache_dir=cache))]
-    else:
-        sets = [("digits book3", digits_data("book3")), ("digits book2", digits_data("book2"))]
+    sets = datasets(args.images, args.truth)
     lines = [f"Command: `python benchmarks/label_efficiency.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
     for label, data in sets:
         lines += compare(data, label, args.seeds, args.budget)

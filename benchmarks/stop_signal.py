@@ -17,19 +17,18 @@ a stop long after it wastes labels.
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
-import shutil
 import sys
-import tempfile
 import warnings
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from labeler.simulate import digits_data, images_data, read_truth_csv, simulate_once  # noqa: E402
+from label_efficiency import datasets  # noqa: E402
+from labeler.simulate import simulate_once  # noqa: E402
 
 SETTLED_WITHIN = 0.005
 
@@ -81,14 +80,7 @@ def main(argv=None) -> str:
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     threadpool_limits(1)
-    if args.images:
-        cache = tempfile.mkdtemp(prefix="stop-signal-")
-        atexit.register(shutil.rmtree, cache, ignore_errors=True)
-        folder = os.path.normpath(args.images)
-        name = os.path.basename(os.path.dirname(folder) if os.path.basename(folder) == "img" else folder)
-        sets = [(name, images_data(args.images, read_truth_csv(args.truth) if args.truth else None, cache_dir=cache))]
-    else:
-        sets = [("digits book3", digits_data("book3")), ("digits book2", digits_data("book2"))]
+    sets = datasets(args.images, args.truth)
     lines = [f"Command: `python benchmarks/stop_signal.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
     for name, data in sets:
         lines += run(data, name, args.seeds, args.budget, args.rounds, args.batch)
