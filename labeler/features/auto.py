@@ -38,10 +38,11 @@ end through ``extract_features(paths, "auto")`` (300-image sample, k = 15):
     lfw_subset faces/non-faces (200, 2)     0.945  0.965  1.000 |         0.103  0.114  0.175 | cnn ok
     skimage photo crops (560, 7)            0.738  0.609  0.991 |        -0.090  0.062  0.253 | cnn ok
 
-(HOG at whichever of 32 / 64 px clusters more clearly, see ``hog.py``: 32 px on the
-shapes, 64 px or the images' own small size elsewhere.) Earlier rules picked the same on these 7 (plain silhouette of one k-means: scores for
-coloured digits were pixels 0.186 / hog 0.227, a narrow win that became a loss on the
-noisier and larger coloured-digit sets above).
+HOG is computed at whichever of 32 / 64 px clusters more clearly (see ``hog.py``): 32 px on
+the shapes, 64 px or the images' own small size elsewhere. Earlier rules picked the same on
+these 7. With the plain silhouette of one k-means the coloured digits scored pixels 0.186 /
+hog 0.227, a narrow win that became a loss on the noisier and larger coloured-digit sets
+described above.
 
 History: over samples of 200/400/800 images x 2 seeds, cosine silhouette with k = 10 or 20
 picked the most accurate extractor in 14/14 cases at every sample size (k = 40: 11/14).
