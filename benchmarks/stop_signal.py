@@ -63,9 +63,12 @@ def run(data, name: str, seeds: int, budget: int, rounds: int, batch: int) -> li
             "| seed | stop at (labels) | settled at | test acc % at stop → last | missed | "
             "label acc % at stop → last | estimate at stop | reason |",
             "|---|---|---|---|---|---|---|---|"]
-    tail = ["", f"fired in {int(s[:, 0].sum())} of {seeds} seeds; at {s[s[:, 0] == 1, 1].mean() if s[:, 0].any() else float('nan'):.0f} "
-            f"labels on average (settled: {s[:, 3].mean():.0f}); accuracy missed by stopping: mean {s[:, 2].mean():+.2f}, "
-            f"worst {s[:, 2].max():+.2f} points; |estimate − label accuracy| at the stop: mean {s[:, 4].mean():.2f} points", ""]
+    fired = s[:, 0] == 1
+    at_stop = s[fired, 1].mean() if fired.any() else float("nan")
+    tail = ["", f"fired in {int(fired.sum())} of {seeds} seeds; at {at_stop:.0f} labels on average "
+                f"(settled: {s[:, 3].mean():.0f}); accuracy missed by stopping: mean {s[:, 2].mean():+.2f}, "
+                f"worst {s[:, 2].max():+.2f} points; |estimate − label accuracy| at the stop: "
+                f"mean {s[:, 4].mean():.2f} points", ""]
     return head + rows + tail
 
 
