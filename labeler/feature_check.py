@@ -73,8 +73,8 @@ MIN_Z = 2.0       # McNemar z of the paired difference
 # When the check runs by itself: once this many human labels exist, then every CHECK_EVERY
 # labels while representatives are still being asked, and once every representative is
 # labelled (the app's controller and ``simulate`` both follow ``check_due``).
-# Measured (simulate, 50 labels): noisy coloured digits, where "auto" picks colour-clustered
-# pixels: checks at 50 only -> 31 % test accuracy, at 20 and 50 -> 51 % (3 seeds; a switch at
+# Measured (simulate, 50 labels): noisy coloured digits, where "auto" then picked colour-clustered
+# pixels (it has picked hog there since it regresses out each image's mean chroma): checks at 50 only -> 31 % test accuracy, at 20 and 50 -> 51 % (3 seeds; a switch at
 # 20 leaves 30 questions for the new space's clusters; checking at 30 instead of 20: 40 %);
 # with one stray label naming its cluster (propagation.MAJORITY_MIN) 67.7 % (6 seeds; one seed
 # missed the switch at 20 and reached 40 %); checking every 10 labels -> 73.2 %, worst seed

@@ -7,9 +7,8 @@ edge from local neighbour distances.
 """
 from __future__ import annotations
 
-import hashlib
-
 import contextlib
+import hashlib
 from typing import Optional
 
 import numpy as np

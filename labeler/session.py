@@ -437,8 +437,7 @@ class Session:
         human = self.human_labels()
         prop = self.propagated_labels()
         agreement = [tuple(pair) for pair in self.store.get_meta("pick_agreement", [])]
-        rounds = self.store.rounds()
-        answered = pipeline.batch_agreement(rounds[-1].picks if rounds else [], self._predictions, human)
+        answered = pipeline.batch_agreement(self.current_picks(), self._predictions, human)
         if answered is not None:
             agreement.append(answered)
         seed = self.random_state + self.current_round

@@ -185,11 +185,11 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
             session.apply_round(result)
             curve.append(_accuracy(result.model.predict(data.X_test), data.y_test))
             estimates.append(result.estimated_accuracy)
-            label_curve.append(_accuracy([row.label for row in session.final_labels()], data.y_pool))
+            rows = session.final_labels()  # the last round's rows are the export scored below
+            label_curve.append(_accuracy([row.label for row in rows], data.y_pool))
             stops.append(result.stop_reason if result.stop_suggested else None)
             if r < rounds:
                 ask(session.current_picks())
-        rows = session.final_labels()
         exported = np.array([r.label if r.label is not None else "" for r in rows], dtype=object)
         labeled = np.array([r.label is not None for r in rows])
         correct = exported.astype(str) == data.y_pool.astype(str)

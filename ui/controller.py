@@ -56,8 +56,9 @@ class SessionController(QObject):
     ``start_export_csv(out, sources, min_conf, on_done)`` → rows written;
     ``start_export_folders(out, mode, sources, min_conf, on_done)``;
     ``start_map_2d(method, on_done)`` → (N, 2) array (not exclusive);
-    ``start_feature_check(on_done=None)`` → FeatureCheck (it also runs by itself at 20 labels
-    and when the representatives are done); ``start_switch_features(name, on_done=None)`` /
+    ``start_feature_check(on_done=None)`` → FeatureCheck (it also runs by itself when
+    ``feature_check.check_due`` says so: 20 labels, every 10 more while representatives are
+    open, once when they are done); ``start_switch_features(name, on_done=None)`` /
     ``start_switch_to_recommended(on_done=None)`` (re-clusters with the same k).
 
     Session life: ``open_session(path) -> bool``, ``create_session(path, scan) -> bool``,
