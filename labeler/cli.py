@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--budget", type=int, default=50, help="labels for the cluster representatives (k = budget)")
     sim.add_argument("--rounds", type=int, default=0, help="active-learning rounds after the representatives")
     sim.add_argument("--batch", type=int, default=10, help="images asked per round")
-    sim.add_argument("--features", default="auto", help="feature extractor for --images (auto, pixels, hog, cnn)")
+    sim.add_argument("--features", default="auto", help="feature extractor for --images (auto, pixels, figure, hog, cnn)")
     sim.add_argument("--no-feature-check", action="store_true",
                      help="keep the first feature space (no re-check with the representatives' labels)")
     sim.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..S-1 and average")

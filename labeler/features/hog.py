@@ -82,8 +82,7 @@ class HogExtractor:
 
     def _clearer_side(self, sample_paths: list[str]) -> int:
         """SMALL_SIDE or DEFAULT_SIDE, whichever HOG clusters more clearly (see SCALE_SAMPLE)."""
-        from labeler.features.reduce import reduce_features
-        from labeler.features.structure import cluster_count, structure_score
+        from labeler.features.structure import clearest_variant
 
         images = []
         for path in sample_paths[:SCALE_SAMPLE]:
@@ -93,12 +92,9 @@ class HogExtractor:
                 continue
         if len(images) < MIN_SCALE_SAMPLE:
             return DEFAULT_SIDE
-        scores = {}
-        for side in (DEFAULT_SIDE, SMALL_SIDE):
-            raw = np.stack([self._describe(im, side, self.pixels_per_cell or max(2, side // 8)) for im in images])
-            X, _ = reduce_features("hog", raw)
-            scores[side] = structure_score(X, cluster_count(len(images)))
-        return SMALL_SIDE if scores[SMALL_SIDE] > scores[DEFAULT_SIDE] else DEFAULT_SIDE
+        raws = {side: np.stack([self._describe(im, side, self.pixels_per_cell or max(2, side // 8)) for im in images])
+                for side in (DEFAULT_SIDE, SMALL_SIDE)}
+        return clearest_variant(raws, self.name)
 
     def extract_one(self, path: str) -> np.ndarray:
         side = self.side or DEFAULT_SIDE

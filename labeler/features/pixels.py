@@ -28,6 +28,12 @@ def colourfulness(paths: list[str], limit: int = 64) -> float:
     return float(np.mean(values)) if values else 0.0
 
 
+def thumbnail_side(sample_paths: list[str]) -> int:
+    """DEFAULT_SIDE, or the images' own size when they are smaller."""
+    typical = typical_side(sample_paths)
+    return min(DEFAULT_SIDE, typical) if typical >= 4 else DEFAULT_SIDE
+
+
 class PixelsExtractor:
     """``side`` x ``side`` thumbnail pixels; ``side``/``color`` None = decided from the images by ``resolve``."""
 
@@ -42,10 +48,7 @@ class PixelsExtractor:
 
     def resolve(self, sample_paths: list[str]) -> dict:
         """Fill unset parameters: tiny images keep their own size, colourful sets keep colour."""
-        side = self.side
-        if side is None:
-            typical = typical_side(sample_paths)
-            side = min(DEFAULT_SIDE, typical) if typical >= 4 else DEFAULT_SIDE
+        side = self.side if self.side is not None else thumbnail_side(sample_paths)
         color = self.color
         if color is None:
             color = colourfulness(sample_paths) > COLOURFUL_CHROMA

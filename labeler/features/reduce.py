@@ -8,7 +8,7 @@ from sklearn.decomposition import PCA
 
 MAX_COMPONENTS = 50
 # Extractors whose raw matrix is reduced; cnn (L2-normalised) and user embeddings stay as they are.
-REDUCED = frozenset({"pixels", "hog"})
+REDUCED = frozenset({"pixels", "figure", "hog"})
 
 
 def reduce_features(name: str, raw: np.ndarray, random_state: int = 0, max_components: int = MAX_COMPONENTS,

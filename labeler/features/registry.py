@@ -7,6 +7,7 @@ from collections import OrderedDict
 from labeler.features.base import FeatureExtractor, sample_indices
 from labeler.features.cnn import CnnExtractor, cnn_available
 from labeler.features.embeddings import EmbeddingsExtractor
+from labeler.features.figure import FigureExtractor
 from labeler.features.hog import HogExtractor
 from labeler.features.pixels import PixelsExtractor
 
@@ -16,7 +17,8 @@ RESOLVE_SAMPLE = 64  # images looked at to settle data-dependent parameters (siz
 # labels, so results are remembered per (extractor, parameters, sample).
 _RESOLVED: "OrderedDict[tuple, dict]" = OrderedDict()
 _RESOLVED_MAX = 64
-_CLASSES = {"pixels": PixelsExtractor, "hog": HogExtractor, "cnn": CnnExtractor, "embeddings": EmbeddingsExtractor}
+_CLASSES = {"pixels": PixelsExtractor, "figure": FigureExtractor, "hog": HogExtractor, "cnn": CnnExtractor,
+            "embeddings": EmbeddingsExtractor}
 
 
 def available_extractors() -> list[str]:
@@ -25,7 +27,7 @@ def available_extractors() -> list[str]:
     "embeddings" is always listed; it needs a vectors file. "auto" is accepted by
     ``extract_features`` in addition to these.
     """
-    names = ["pixels", "hog"]
+    names = ["pixels", "figure", "hog"]
     if cnn_available():
         names.append("cnn")
     names.append("embeddings")

@@ -40,6 +40,30 @@ def test_check_does_not_switch_between_equal_spaces():
     assert switches <= 1
 
 
+def test_check_keeps_a_space_that_separates_the_labels_well_above_chance():
+    """The labelled images are the current space's representatives, spread apart in it, so the
+    current space scores low against others by construction: only a space near chance is left."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(5), 10)
+    fair, sharp = _blobs(rng, y, spread=1.2), _blobs(rng, y, spread=0.1)
+    result = check_spaces({"figure": fair, "cnn": sharp}, y, current="figure")
+    assert result.scores["cnn"] - result.scores["figure"] >= feature_check.MIN_GAIN
+    assert result.z["cnn"] >= feature_check.MIN_Z
+    assert result.recommended is None and "above chance" in result.reason
+
+
+def test_scores_count_only_labels_whose_class_is_labelled_twice():
+    y = np.array(["a", "a", "b", "c"])
+    assert feature_check.scorable(y).tolist() == [True, True, False, False]
+    assert feature_check.chance_skill(1 / 3, y) == pytest.approx(0.0)  # a's other is 1 of 3 others
+    assert feature_check.chance_skill(1.0, y) == pytest.approx(1.0)
+    # 20 labels in 20 classes: nobody can have a right neighbour, so nothing is decided
+    rng = np.random.default_rng(0)
+    result = check_spaces({"pixels": rng.normal(size=(20, 4)), "hog": rng.normal(size=(20, 4))},
+                          np.arange(20), current="pixels")
+    assert result.recommended is None and "too few" in result.reason
+
+
 def test_check_needs_enough_labels():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(2), 5)

@@ -1,0 +1,91 @@
+"""The figure space: colour distance from the background, optionally framed to the figure."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from labeler.features import auto as auto_mod
+from labeler.features import extract_features
+from labeler.features.figure import FigureExtractor, figure_map
+from labeler.features.registry import resolved_extractor
+
+from tests.core.test_features import digit_images, write_images
+
+
+def _cross(side, top, left, size, fg, bg):
+    a = np.zeros((side, side, 3), dtype=np.uint8) + np.asarray(bg, dtype=np.uint8)
+    stroke = max(3, size // 7)
+    lo = (size - stroke) // 2
+    a[top:top + size, left + lo:left + lo + stroke] = fg
+    a[top + lo:top + lo + stroke, left:left + size] = fg
+    return a
+
+
+def _ring(side, top, left, size, fg, bg):
+    yy, xx = np.mgrid[:side, :side]
+    r = np.hypot(yy - (top + size / 2), xx - (left + size / 2))
+    a = np.zeros((side, side, 3), dtype=np.uint8) + np.asarray(bg, dtype=np.uint8)
+    a[(r <= size / 2) & (r >= size / 2 - 3)] = fg
+    return a
+
+
+def _vector(tmp_path, array, name, **params):
+    path = write_images(tmp_path / name, [array])[0]
+    return FigureExtractor(**params).extract_one(path)
+
+
+def test_the_colours_do_not_matter(tmp_path):
+    red_on_blue = _vector(tmp_path, _cross(48, 10, 10, 28, (220, 20, 20), (10, 10, 160)), "a", side=16, frame="image")
+    gray_on_white = _vector(tmp_path, _cross(48, 10, 10, 28, (90, 90, 90), (250, 250, 250)), "b", side=16,
+                            frame="image")
+    assert red_on_blue.shape == (256,) and red_on_blue.max() == 1.0
+    np.testing.assert_allclose(red_on_blue, gray_on_white, atol=0.02)
+
+
+def test_the_box_frame_ignores_place_and_size(tmp_path):
+    small_corner = _cross(64, 4, 6, 21, (0, 0, 0), (255, 255, 255))
+    big_centre = _cross(64, 11, 11, 42, (0, 0, 0), (255, 255, 255))
+    boxed = [_vector(tmp_path, a, n, side=16, frame="box") for a, n in ((small_corner, "s"), (big_centre, "b"))]
+    whole = [_vector(tmp_path, a, n + "w", side=16, frame="image") for a, n in ((small_corner, "s"), (big_centre, "b"))]
+    assert np.abs(boxed[0] - boxed[1]).mean() < 0.05
+    assert np.abs(whole[0] - whole[1]).mean() > 0.15
+
+
+def test_a_blank_image_is_all_zeros():
+    assert not figure_map(np.full((20, 20, 3), 77, dtype=np.uint8)).any()
+
+
+def test_the_frame_is_chosen_by_the_data(tmp_path):
+    """Crosses and rings anywhere, at any size: the box frame clusters by shape, the whole image
+    by place; with too few images the whole-image default is kept."""
+    rng = np.random.default_rng(0)
+    arrays = []
+    for i in range(160):
+        size = int(rng.integers(14, 40))
+        top, left = rng.integers(0, 64 - size, 2)
+        draw = _cross if i % 2 else _ring
+        arrays.append(draw(64, top, left, size, rng.integers(0, 256, 3), rng.integers(0, 256, 3)))
+    paths = write_images(tmp_path / "anywhere", arrays)
+    assert resolved_extractor("figure", paths).frame == "box"
+    assert resolved_extractor("figure", paths[:40]).frame == "image"
+    assert resolved_extractor("figure", paths, frame="image").frame == "image"  # an explicit frame is kept
+
+
+def test_auto_picks_the_figure_for_digits_in_random_colours(tmp_path, monkeypatch):
+    """Digits painted in random colours: the figure space clusters more clearly than raw pixels
+    (colour) and HOG, and it keeps the digits where they are drawn."""
+    monkeypatch.setattr(auto_mod, "candidate_names", lambda: ["pixels", "figure", "hog"])
+    res = extract_features(digit_images(tmp_path / "colour", 300, coloured=True, seed=1), "auto", cache_dir=None)
+    assert res.name == "figure", res.info
+    assert res.params["frame"] == "image"
+    scores = res.info["auto_scores"]
+    assert scores["figure"] > scores["hog"] > scores["pixels"]
+
+
+def test_an_odd_image_still_gives_a_vector(tmp_path):
+    tiny = write_images(tmp_path / "tiny", [np.zeros((1, 1, 3))])[0]
+    Image.new("RGBA", (30, 20), (255, 0, 0, 0)).save(tmp_path / "alpha.png")
+    for path in (tiny, str(tmp_path / "alpha.png")):
+        for frame in ("image", "box"):
+            v = FigureExtractor(side=8, frame=frame).extract_one(path)
+            assert v.shape == (64,) and np.isfinite(v).all()
