@@ -64,6 +64,16 @@ def test_scores_count_only_labels_whose_class_is_labelled_twice():
     assert result.recommended is None and "too few" in result.reason
 
 
+def test_few_discordant_pairs_are_not_evidence():
+    """4 right against 0 looks like z = 2 but happens by chance 1 time in 16: no switch on it."""
+    other = np.array([True] * 4 + [False] * 12)
+    z, p = feature_check.mcnemar(other, np.zeros(16, dtype=bool))
+    assert z == pytest.approx(2.0) and p == pytest.approx(1 / 16) and p > feature_check.MAX_P
+    z, p = feature_check.mcnemar(np.array([True] * 7 + [False] * 9), np.zeros(16, dtype=bool))
+    assert p <= feature_check.MAX_P
+    assert feature_check.mcnemar(other, other) == (0.0, 1.0)
+
+
 def test_check_needs_enough_labels():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(2), 5)
