@@ -1,6 +1,6 @@
 """Feature extraction speed per extractor, and validation of the "auto" rule.
 
-    python benchmarks/features_speed.py            # images/s for pixels, hog, cnn (cold cache)
+    python benchmarks/features_speed.py            # images/s for pixels, figure, hog, cnn (cold cache)
     python benchmarks/features_speed.py --auto     # the table in labeler/features/auto.py
 
 Data sets are generated offline into a temp dir (sklearn digits, coloured digits,
