@@ -56,15 +56,21 @@ def structure_score(X: np.ndarray, k: int, random_state: int = 0, nuisance: Opti
     return float(np.mean(values)) if values else -1.0
 
 
-def clearest_variant(raws: dict, extractor_name: str, random_state: int = 0):
-    """The key of ``raws`` (variant -> raw sample matrix of one extractor, same images) whose
-    features, reduced as ``extract_features`` reduces them, have the highest structure score."""
+def variant_scores(raws: dict, extractor_name: str, random_state: int = 0) -> dict:
+    """Structure score of each variant in ``raws`` (variant -> raw sample matrix of one
+    extractor, same images), reduced as ``extract_features`` reduces them."""
     from labeler.features.reduce import reduce_features
 
     scores = {}
     for key, raw in raws.items():
         X, _ = reduce_features(extractor_name, raw, random_state=random_state)
         scores[key] = structure_score(X, cluster_count(len(X)), random_state)
+    return scores
+
+
+def clearest_variant(raws: dict, extractor_name: str, random_state: int = 0):
+    """The key of ``raws`` whose features have the highest structure score (see variant_scores)."""
+    scores = variant_scores(raws, extractor_name, random_state)
     return max(scores, key=lambda key: scores[key])
 
 
