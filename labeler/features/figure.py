@@ -66,8 +66,8 @@ def frame_figure(fmap: np.ndarray, side: int) -> np.ndarray:
     # the box comes from a 3x3-averaged map, so isolated noise pixels do not stretch it
     rows, cols = np.nonzero(_box_blur(fmap) >= FIGURE_LEVEL)
     if len(rows) == 0:
-        blank = Image.fromarray(fmap.astype(np.float32), "F")
-        return np.asarray(blank.resize((side, side), Image.Resampling.BOX))
+        whole = Image.fromarray(fmap.astype(np.float32), "F")  # no figure found: the whole map
+        return np.asarray(whole.resize((side, side), Image.Resampling.BOX))
     top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     half = max(bottom - top, right - left) / 2.0
     cy, cx = (top + bottom) / 2.0, (left + right) / 2.0
