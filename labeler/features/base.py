@@ -59,6 +59,18 @@ def load_image(path: str, max_side: int) -> Image.Image:
         raise FeatureError(f"cannot read image {path!r}: {exc}") from exc
 
 
+def readable_images(paths: list[str], max_side: int) -> list[Image.Image]:
+    """The images of ``paths`` that decode (``load_image``), skipping the others: for choices
+    made on a sample, where unreadable files are reported later by the extraction itself."""
+    images = []
+    for path in paths:
+        try:
+            images.append(load_image(path, max_side=max_side))
+        except FeatureError:
+            continue
+    return images
+
+
 def square_resize(im: Image.Image, side: int) -> Image.Image:
     """Resize to ``side`` x ``side`` ignoring aspect ratio (the whole image stays in view)."""
     if im.size == (side, side):

@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from labeler.features.base import as_params, load_image, square_resize
+from labeler.features.base import as_params, load_image, readable_images, square_resize
 from labeler.features.pixels import DEFAULT_SIDE, thumbnail_side
 
 # Below this 99th-percentile colour distance (RGB in 0..1) an image is a blank: all zeros.
@@ -103,12 +103,7 @@ class FigureExtractor:
         """"box" when it clusters clearly better than "image" on the sample (see BOX_MARGIN)."""
         from labeler.features.structure import variant_scores
 
-        images = []
-        for path in sample_paths[:FRAME_SAMPLE]:
-            try:
-                images.append(load_image(path, max_side=4 * side))
-            except Exception:  # unreadable files are reported by the extraction itself
-                continue
+        images = readable_images(sample_paths[:FRAME_SAMPLE], max_side=4 * side)
         if len(images) < MIN_FRAME_SAMPLE:
             return "image"
         raws = {frame: np.stack([self._describe(im, side, frame) for im in images]) for frame in FRAMES}

@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 from skimage.feature import hog
 
-from labeler.features.base import as_params, load_image, square_resize, typical_side
+from labeler.features.base import as_params, load_image, readable_images, square_resize, typical_side
 
 DEFAULT_SIDE = 64
 SMALL_SIDE = 32  # for tiny images (e.g. 8x8 digits): upscaling further only blurs
@@ -84,12 +84,7 @@ class HogExtractor:
         """SMALL_SIDE or DEFAULT_SIDE, whichever HOG clusters more clearly (see SCALE_SAMPLE)."""
         from labeler.features.structure import clearest_variant
 
-        images = []
-        for path in sample_paths[:SCALE_SAMPLE]:
-            try:
-                images.append(load_image(path, max_side=2 * DEFAULT_SIDE))
-            except Exception:  # unreadable files are reported by the extraction itself
-                continue
+        images = readable_images(sample_paths[:SCALE_SAMPLE], max_side=2 * DEFAULT_SIDE)
         if len(images) < MIN_SCALE_SAMPLE:
             return DEFAULT_SIDE
         raws = {side: np.stack([self._describe(im, side, self.pixels_per_cell or max(2, side // 8)) for im in images])
