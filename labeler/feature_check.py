@@ -65,8 +65,8 @@ check swapped it for the cnn in 3 of 3 seeds (letters 98.7 -> 92.5 %, worst 84.0
 in 1 of 3 on clean coloured digits (mean 98.4 -> 97.2). The cause is a bias of the score, not a
 worse space: the labelled images are the current space's representatives, one per cluster, so
 in the current space each one's nearest labelled neighbour belongs to another cluster, often
-of another class (figure 0.15-0.42 on its own representatives, the cnn 0.50-0.90 on the same images; after a switch the
-roles reverse: cnn 0.42-0.56, figure 0.48-0.64). So two conditions were added: the scores count
+of another class (figure 0.15-0.42 on its own representatives, the cnn 0.50-0.90 on the same
+images; after a switch the roles reverse: cnn 0.42-0.56, figure 0.48-0.64). So two conditions were added: the scores count
 only labelled images whose class has another labelled image (``scorable``; nobody else can have
 a right neighbour), at least ``MIN_SCORABLE`` of them; and a switch needs the current space to be
 near chance on them: ``chance_skill`` < ``MAX_CURRENT_SKILL``. Measured at every check of
@@ -175,10 +175,10 @@ def chance_skill(accuracy: float, y: np.ndarray) -> float:
     """How far ``accuracy`` (over the ``scorable`` rows of ``y``) is from chance (0) towards
     perfect (1); chance = the mean probability that another labelled image shares the row's class."""
     _, inverse, counts = np.unique(np.asarray(y), return_inverse=True, return_counts=True)
-    rows = counts[inverse] >= 2
-    if len(y) < 2 or not rows.any():
+    same_class = counts[inverse][scorable(y)]
+    if len(y) < 2 or len(same_class) == 0:
         return 0.0
-    chance = float(np.mean((counts[inverse][rows] - 1) / (len(y) - 1)))
+    chance = float(np.mean((same_class - 1) / (len(y) - 1)))
     return (accuracy - chance) / (1.0 - chance) if chance < 1.0 else 0.0
 
 
