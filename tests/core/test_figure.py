@@ -89,3 +89,13 @@ def test_an_odd_image_still_gives_a_vector(tmp_path):
         for frame in ("image", "box"):
             v = FigureExtractor(side=8, frame=frame).extract_one(path)
             assert v.shape == (64,) and np.isfinite(v).all()
+
+
+def test_auto_leaves_the_figure_out_where_there_is_no_plain_background(tmp_path, monkeypatch):
+    """Texture crops fill the whole image: the figure map is noise there and HOG wins."""
+    from tests.core.test_features import texture_crops
+
+    monkeypatch.setattr(auto_mod, "candidate_names", lambda: ["figure", "hog"])
+    res = extract_features(texture_crops(tmp_path / "textures", per=25), "auto", cache_dir=None)
+    assert res.name == "hog", res.info
+    assert res.info["auto_scores"]["figure"] < res.info["auto_scores"]["hog"]
