@@ -21,6 +21,17 @@ _CLASSES = {"pixels": PixelsExtractor, "figure": FigureExtractor, "hog": HogExtr
             "embeddings": EmbeddingsExtractor}
 
 
+# One line per choice, for people picking a space (the app's feature menu shows it as a tooltip).
+EXTRACTOR_HELP = {
+    "auto": "measures which space separates your images into the clearest clusters, and uses it",
+    "pixels": "a small thumbnail's raw pixels (the book's choice): clean, centred gray images",
+    "figure": "each pixel's colour distance from the background: digits, letters and icons in any colours",
+    "hog": "directions of edges (HOG): shapes and glyphs, robust to colour and small shifts",
+    "cnn": "an EfficientNet-Lite0 image embedding: photos, textures, faces",
+    "embeddings": "your own vectors, one row per image (.npy or .csv with the paths)",
+}
+
+
 def available_extractors() -> list[str]:
     """Extractor names usable here: "cnn" only when torch and the EfficientNet packages import.
 

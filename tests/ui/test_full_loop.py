@@ -105,6 +105,8 @@ def run_loop(qtbot, folder, out_dir):
     assert focus() is window.new_session.features_combo
     type_text(qtbot, FEATURES)
     assert window.new_session.features_combo.currentData() == FEATURES
+    combo = window.new_session.features_combo  # every choice says in a tooltip what it is for
+    assert all(combo.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(combo.count()))
     press(qtbot, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)  # "C&reate session and compute features"
     qtbot.waitUntil(lambda: c.has_features, timeout=TIMEOUT)
     session_path = c.session.path

@@ -142,12 +142,15 @@ class NewSessionPanel(QWidget):
         self._update_buttons()
 
     def _fill_features(self) -> None:
-        from labeler.features.registry import available_extractors
+        from labeler.features.registry import EXTRACTOR_HELP, available_extractors
         self.features_combo.clear()
         self.features_combo.addItem("auto (recommended)", "auto")
         for name in available_extractors():
             if name != "embeddings":  # needs a vectors file: command line only
                 self.features_combo.addItem(name, name)
+        for i in range(self.features_combo.count()):
+            self.features_combo.setItemData(i, EXTRACTOR_HELP.get(self.features_combo.itemData(i), ""),
+                                            Qt.ItemDataRole.ToolTipRole)
 
     def _update_buttons(self, *_args) -> None:
         busy = self.controller.runner.busy
