@@ -30,7 +30,8 @@ class RoundResult:
     stop_reason: str
     model: object = field(repr=False, default=None)
     estimates: dict = field(default_factory=dict)  # the candidate accuracy estimates, by name
-    pick_agreement: list = field(default_factory=list)  # (agreed, answered) per answered batch
+    pick_agreement: list = field(default_factory=list)  # (agreed, answered) per answered uncertainty batch
+    audit_agreement: list = field(default_factory=list)  # the same for answered random batches (see audit)
 
 
 # --- defaults, each measured (benchmarks/_scratch, 3 seeds, 50 labels; digits book3/book2 on
@@ -141,6 +142,25 @@ def batch_agreement(picks: Sequence[int], predictions: Mapping[int, tuple], huma
     return sum(predictions.get(i, (None,))[0] == human[i] for i in answered), len(answered)
 
 
+def audit(audit_agreement: Sequence, z: float = 1.96) -> Optional[dict]:
+    """What the human's answers to *random* batches say about the model's accuracy.
+
+    The model's own estimate cannot see errors it shares across a whole cluster (letters in 10
+    fonts: 18 points too high); a random batch is a sample of the images it labels, so the share
+    of answers it had predicted is an unbiased estimate, with a Wilson ``z`` interval.
+    None before any random batch is answered.
+    """
+    agreed = sum(int(a) for a, _ in audit_agreement)
+    answered = sum(int(n) for _, n in audit_agreement)
+    if answered == 0:
+        return None
+    p = agreed / answered
+    centre = (p + z * z / (2 * answered)) / (1 + z * z / answered)
+    half = z * np.sqrt(p * (1 - p) / answered + z * z / (4 * answered ** 2)) / (1 + z * z / answered)
+    return {"agreed": agreed, "answered": answered, "accuracy": p,
+            "low": float(max(0.0, centre - half)), "high": float(min(1.0, centre + half))}
+
+
 def _label_groups(X, h_idx, h_cls, y) -> np.ndarray:
     """Group of each image: its nearest human-labelled image with the same current label.
 
@@ -179,7 +199,7 @@ def _knn_weight(X, y, vote, n_classes, random_state) -> tuple[float, tuple]:
 
 def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_labels=(),
               propagated_confidence=(), batch_size: int = 10, strategy: str = "auto",
-              pick_agreement=(), random_state=0, progress: Optional[ProgressCallback] = None,
+              pick_agreement=(), audit_agreement=(), random_state=0, progress: Optional[ProgressCallback] = None,
               cancel: Optional[CancelToken] = None) -> RoundResult:
     """Train on the human (and propagated) labels, label every image, pick the next batch.
 
@@ -190,8 +210,9 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     4. the test-time model: SVM on the final labels blended with a kNN vote of the pool;
     5. the next batch: margin-uncertain candidates grouped by k-means, the most central of each;
     6. the accuracy estimate (see ESTIMATE) and the stop signal (see STOP_AGREEMENT) from
-       ``pick_agreement``: (agreed, answered) per answered batch, how many of the human's
-       answers to earlier picks the model had predicted; kept on the result.
+       ``pick_agreement``: (agreed, answered) per answered uncertainty batch, how many of the
+       human's answers to earlier picks the model had predicted; kept on the result, as is
+       ``audit_agreement``, the same for random batches (``audit``).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -270,7 +291,8 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     return RoundResult(classes=[str(c) for c in classes], predicted=predicted, confidence=confidence,
                        picks=picks, estimated_accuracy=est_acc, n_labels_used=int(len(h_idx)),
                        stop_suggested=stop, stop_reason=reason, model=model, estimates=estimates,
-                       pick_agreement=[(int(a), int(n)) for a, n in pick_agreement])
+                       pick_agreement=[(int(a), int(n)) for a, n in pick_agreement],
+                       audit_agreement=[(int(a), int(n)) for a, n in audit_agreement])
 
 
 def final_labels(n_images: int, human_idx, human_labels, propagated: Optional[Propagation],

@@ -209,10 +209,15 @@ def _os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def duplicate_indices(images: list[ImageRecord]) -> list[list[int]]:
+    """Groups (len >= 2) of the indices of byte-identical files."""
+    by_hash: dict[str, list[int]] = {}
+    for i, record in enumerate(images):
+        by_hash.setdefault(record.sha1, []).append(i)
+    return [group for group in by_hash.values() if len(group) > 1]
+
+
 def _duplicate_groups(images: list[ImageRecord]) -> list[list[str]]:
     """Groups (len >= 2) of byte-identical files, each and all sorted by path."""
-    by_hash: dict[str, list[str]] = {}
-    for record in images:
-        by_hash.setdefault(record.sha1, []).append(record.path)
-    groups = [sorted(paths, key=natural_key) for paths in by_hash.values() if len(paths) > 1]
+    groups = [sorted((images[i].path for i in group), key=natural_key) for group in duplicate_indices(images)]
     return sorted(groups, key=lambda group: natural_key(group[0]))

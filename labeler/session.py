@@ -22,6 +22,7 @@ from . import clustering as clustering_mod
 from . import pipeline, propagation
 from .atomic import atomic_save_npy, load_npy
 from .jobs import Job
+from .scan import duplicate_indices
 from .store import LabelEvent, RoundRow, SessionStore
 from .types import ImageRecord, LabelSource, ScanResult, SkippedFile
 
@@ -127,10 +128,7 @@ class Session:
         return self.store.skipped()
 
     def duplicate_groups(self) -> list[list[int]]:
-        by_hash: dict[str, list[int]] = {}
-        for i, rec in enumerate(self.images):
-            by_hash.setdefault(rec.sha1, []).append(i)
-        return [group for group in by_hash.values() if len(group) > 1]
+        return duplicate_indices(self.images)
 
     @property
     def cache_dir(self) -> Optional[str]:
@@ -432,14 +430,20 @@ class Session:
     def set_random_state(self, seed: int) -> None:
         self.store.set_meta("random_state", int(seed))
 
+    def answer_tallies(self) -> tuple[list, list]:
+        """(agreed, answered) per answered uncertainty batch (the stop signal) and per random batch
+        (``pipeline.audit``), the current batch's answers so far included."""
+        picks, audit = ([tuple(p) for p in self.store.get_meta(k, [])] for k in ("pick_agreement", "audit_agreement"))
+        answered = pipeline.batch_agreement(self.current_picks(), self._predictions, self.human_labels())
+        if answered is not None:
+            (audit if self.current_round and self.rounds[-1].strategy == "random" else picks).append(answered)
+        return picks, audit
+
     def round_job(self, batch_size: int = 10, strategy: str = "auto") -> Job:
         X = self._require_features()
         human = self.human_labels()
         prop = self.propagated_labels()
-        agreement = [tuple(pair) for pair in self.store.get_meta("pick_agreement", [])]
-        answered = pipeline.batch_agreement(self.current_picks(), self._predictions, human)
-        if answered is not None:
-            agreement.append(answered)
+        agreement, audit = self.answer_tallies()
         seed = self.random_state + self.current_round
 
         def job(progress=None, cancel=None):
@@ -449,7 +453,8 @@ class Session:
                 propagated_idx=np.fromiter(prop.keys(), dtype=int, count=len(prop)),
                 propagated_labels=np.array([e.label for e in prop.values()], dtype=object),
                 propagated_confidence=np.array([e.confidence for e in prop.values()], dtype=float),
-                batch_size=batch_size, strategy=strategy, pick_agreement=agreement, random_state=seed,
+                batch_size=batch_size, strategy=strategy, pick_agreement=agreement, audit_agreement=audit,
+                random_state=seed,
                 progress=progress, cancel=cancel)
         return job
 
@@ -462,7 +467,8 @@ class Session:
         predictions = [(i, str(lab), float(conf)) for i, (lab, conf) in
                        enumerate(zip(result.predicted, result.confidence)) if lab is not None]
         self.store.add_round(row, iter(predictions))
-        self.store.set_meta("pick_agreement", [list(pair) for pair in result.pick_agreement])
+        for key in ("pick_agreement", "audit_agreement"):
+            self.store.set_meta(key, [list(pair) for pair in getattr(result, key)])
         self._predictions = {i: (lab, conf, row.round) for i, lab, conf in predictions}
         self.last_round = result
         self._changed("rounds")

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from .pipeline import audit
+
 if TYPE_CHECKING:
     from .session import Session
 
@@ -26,5 +28,6 @@ def session_status(session: "Session") -> dict:
         "rounds": len(rounds),
         "estimated_accuracy": rounds[-1].estimated_accuracy if rounds else None,
         "stop_suggested": rounds[-1].stop_suggested if rounds else False,
+        "audit": audit(session.answer_tallies()[1]),  # the answers to random batches, or None
         "schema_version": session.store.schema_version,
     }

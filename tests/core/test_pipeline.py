@@ -3,6 +3,7 @@ import pytest
 from sklearn.datasets import load_digits, make_blobs
 
 from labeler.clustering import fit_clusters
+from labeler import pipeline
 from labeler.pipeline import STRATEGIES, RoundResult, final_labels, run_round
 from labeler.propagation import DEFAULT_PERCENTILE, propagate_percentile
 from labeler.types import CancelToken, Cancelled
@@ -140,3 +141,11 @@ def test_stop_signal_needs_two_well_predicted_batches():
     assert not _stop_signal(0.9, [(4, 4), (4, 4)])[0]            # too few answers to judge
     assert _stop_signal(0.9, [(2, 10), (10, 10), (10, 10)])[0]   # only the last two count
     assert not _stop_signal(None, [(10, 10), (10, 10)])[0]       # no estimate yet: no round
+
+
+def test_audit_is_the_share_right_with_a_wilson_interval():
+    assert pipeline.audit([]) is None
+    checked = pipeline.audit([(9, 10), (5, 10)])
+    assert (checked["agreed"], checked["answered"]) == (14, 20) and checked["accuracy"] == pytest.approx(0.7)
+    assert (checked["low"], checked["high"]) == (pytest.approx(0.481, abs=1e-3), pytest.approx(0.855, abs=1e-3))
+    assert pipeline.audit([(10, 10)])["high"] == 1.0

@@ -201,3 +201,26 @@ def test_stop_is_suggested_after_two_batches_the_model_had_predicted(clustered_s
         session.label(i, "x")
     fourth = run_job(session.round_job(batch_size=6))
     assert not fourth.stop_suggested and fourth.pick_agreement[-1] == (0, 6)
+
+
+def test_random_batches_are_an_audit_and_not_heard_by_the_stop_signal(clustered_session):
+    """Answers to a random batch measure the model on a true sample of the images (pipeline.audit);
+    they would flatter the stop signal, which listens to the least-certain picks only."""
+    session, truth = clustered_session
+    for rep in session.representatives():
+        session.label(rep, truth[session.images[rep].path])
+    session.propagate()
+    assert session.answer_tallies() == ([], []) and session.status()["audit"] is None
+    session.apply_round(run_job(session.round_job(batch_size=6, strategy="random")), strategy="random")
+    picks = session.current_picks()
+    for n, i in enumerate(picks):  # the model was right about all but the first
+        guess = session.prediction(i)[0]
+        session.label(i, "x" if n == 0 and guess != "x" else ("y" if n == 0 else guess))
+        assert session.answer_tallies()[1] == [(n, n + 1)]  # live, while the batch is answered
+    second = run_job(session.round_job(batch_size=6))
+    assert second.pick_agreement == [] and second.audit_agreement == [(5, 6)]
+    session.apply_round(second)
+    assert session.store.get_meta("audit_agreement") == [[5, 6]]
+    checked = session.status()["audit"]
+    assert (checked["agreed"], checked["answered"]) == (5, 6)
+    assert checked["low"] < 5 / 6 < checked["high"] and checked["accuracy"] == pytest.approx(5 / 6)

@@ -125,3 +125,15 @@ def test_feature_check_shows_recommendation_and_switch_keeps_labels(qtbot, panel
     assert s.feature_info["name"] == "hog" and s.clustering.k == 15
     assert s.human_labels() == human
     assert panel.switch_button.isHidden()
+
+
+def test_a_random_round_is_shown_as_an_audit_that_moves_with_each_answer(qtbot, panel):
+    panel.strategy_combo.setCurrentIndex(panel.strategy_combo.findData("random"))
+    _run_round(qtbot, panel, batch=4)
+    assert "Random audit" not in panel.accuracy_label.text()  # nothing answered yet
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key.Key_Return)  # accept the model's guess
+    assert "the model had 1 of your 1 answers right" in panel.accuracy_label.text()
+    panel.strategy_combo.setCurrentIndex(panel.strategy_combo.findData("auto"))
+    _run_round(qtbot, panel, batch=4)  # the audit stays; this uncertainty batch is not part of it
+    assert "1 of your 1 answers" in panel.accuracy_label.text()

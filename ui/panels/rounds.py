@@ -4,7 +4,8 @@
 the images the model is least sure about.  Each pick shows the model's guess and its
 confidence: Enter accepts the guess, a number key or a typed class corrects it, Space
 skips; the focus then moves to the next unanswered pick.  The estimated accuracy and,
-when it says more labels stop paying off, the stop signal are shown prominently.
+when it says more labels stop paying off, the stop signal are shown prominently; answers to
+rounds with the random strategy are shown as an audit of the model (``pipeline.audit``).
 """
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from labeler.pipeline import STRATEGIES
+from labeler.pipeline import STRATEGIES, audit
 from ui.panels.label_keys import ClassEntry, LabelKeys
 from ui.thumbnails import ThumbnailModel, ThumbnailView
 
 STRATEGY_NAMES = {"auto": "Automatic (margin)", "least_confidence": "Least confident", "margin": "Smallest margin",
-                  "entropy": "Highest entropy", "random": "Random (baseline)"}
+                  "entropy": "Highest entropy", "random": "Random (an audit of the accuracy)"}
 HELP = ("<b>Enter</b> accepts the model's guess, <b>1–9</b> or a typed class name corrects it, <b>Space</b> "
         "skips. The next unanswered image is selected after each answer.")
 STOP_STYLE = "QLabel { background: #fff3cd; color: #7a4b00; border: 1px solid #e0a800; border-radius: 4px; " \
@@ -44,6 +45,7 @@ class RoundsPanel(QWidget):
         self.setObjectName("roundsPanel")
         self.controller = controller
         self.picks: list[int] = []
+        self._audit_batch = False  # the current picks are a random batch (an audit)
         self._running = False
         self._build()
         controller.sessionChanged.connect(self.reload)
@@ -169,6 +171,7 @@ class RoundsPanel(QWidget):
     def reload(self) -> None:
         s = self.session
         self.picks = [] if s is None else [int(i) for i in s.current_picks()]
+        self._audit_batch = bool(s is not None and s.rounds and s.rounds[-1].strategy == "random")
         self.model.set_indices(self.picks)
         self._update_classes()
         self._update_status()
@@ -191,6 +194,11 @@ class RoundsPanel(QWidget):
             else f"<b>{last.estimated_accuracy:.1%}</b>"
         history = [f"{r.estimated_accuracy:.1%}" for r in rounds[-5:] if r.estimated_accuracy is not None]
         trend = f" &nbsp;·&nbsp; recent rounds: {' → '.join(history)}" if len(history) > 1 else ""
+        checked = audit(s.answer_tallies()[1])
+        if checked is not None:  # random batches answered: what the model got right of a true sample
+            trend += (f"<br>Random audit: the model had {checked['agreed']} of your {checked['answered']} "
+                      f"answers right, <b>{checked['accuracy']:.0%}</b> (95 % interval "
+                      f"{checked['low']:.0%}–{checked['high']:.0%})")
         self.accuracy_label.setText(f"Round {last.round} · trained on {last.n_labels} human labels · "
                                     f"estimated accuracy {accuracy}{trend}")
         self.stop_banner.setVisible(bool(last.stop_suggested))
@@ -206,6 +214,8 @@ class RoundsPanel(QWidget):
         open_picks = [i for i in self.picks if s.next_unlabeled([i]) is not None]
         done = len(self.picks) - len(open_picks)
         self.answered_label.setText(f"<b>{done} of {len(self.picks)}</b> answered")
+        if self._audit_batch:  # each answer to a random pick moves the audit
+            self._update_status()
 
     def _update_classes(self) -> None:
         self.class_entry.set_classes(self._classes())
