@@ -434,9 +434,10 @@ class Session:
         """(agreed, answered) per answered uncertainty batch (the stop signal) and per random batch
         (``pipeline.audit``), the current batch's answers so far included."""
         picks, audit = ([tuple(p) for p in self.store.get_meta(k, [])] for k in ("pick_agreement", "audit_agreement"))
-        answered = pipeline.batch_agreement(self.current_picks(), self._predictions, self.human_labels())
-        if answered is not None:
-            (audit if self.current_round and self.rounds[-1].strategy == "random" else picks).append(answered)
+        last = (self.store.rounds() or [None])[-1]  # one read: its picks and its strategy
+        answered = last and pipeline.batch_agreement(last.picks, self._predictions, self.human_labels())
+        if answered:
+            (audit if last.strategy == "random" else picks).append(answered)
         return picks, audit
 
     def round_job(self, batch_size: int = 10, strategy: str = "auto") -> Job:
@@ -454,8 +455,7 @@ class Session:
                 propagated_labels=np.array([e.label for e in prop.values()], dtype=object),
                 propagated_confidence=np.array([e.confidence for e in prop.values()], dtype=float),
                 batch_size=batch_size, strategy=strategy, pick_agreement=agreement, audit_agreement=audit,
-                random_state=seed,
-                progress=progress, cancel=cancel)
+                random_state=seed, progress=progress, cancel=cancel)
         return job
 
     def apply_round(self, result: "pipeline.RoundResult", strategy: str = "auto") -> RoundRow:

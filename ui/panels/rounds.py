@@ -170,8 +170,9 @@ class RoundsPanel(QWidget):
 
     def reload(self) -> None:
         s = self.session
-        self.picks = [] if s is None else [int(i) for i in s.current_picks()]
-        self._audit_batch = bool(s is not None and s.rounds and s.rounds[-1].strategy == "random")
+        last = None if s is None else (s.rounds or [None])[-1]
+        self.picks = [] if last is None else [int(i) for i in last.picks]
+        self._audit_batch = last is not None and last.strategy == "random"
         self.model.set_indices(self.picks)
         self._update_classes()
         self._update_status()
