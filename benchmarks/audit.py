@@ -4,7 +4,8 @@ Runs the app's default pipeline (``labeler.simulate.simulate_once``: 50 represen
 rounds of 10 uncertainty picks) into a real session file, then one round with the "random"
 strategy whose picks are answered with the truth, and compares ``pipeline.audit`` (the share
 of those answers the model had predicted, with a 95 % interval) with the true accuracy of the
-exported labels and with the model's own estimate.
+exported labels, with the model's own estimate, and with what the app reports once it has the
+audit (``pipeline.reported_accuracy``: the two weighed by Bayes).
 
     python benchmarks/audit.py [--seeds 3] [--size 20]                  # digits, both splits
     python benchmarks/audit.py --images DIR/img --truth DIR/truth.csv    # an image folder
@@ -65,14 +66,23 @@ def main(argv=None) -> str:
     threadpool_limits(1)
     lines = [f"Command: `python benchmarks/audit.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
              "| set | exported-label accuracy (truth) | the model's estimate | "
-             f"audit of {args.size} (mean interval) | truth inside the interval |", "|---|---|---|---|---|"]
+             f"audit of {args.size} (mean interval) | truth inside the interval | reported (model weight) | "
+             "|error|: model / audit / reported |", "|---|---|---|---|---|---|---|"]
     for name, data in datasets(args.images, args.truth):
         runs = [audit_once(data, seed, args.budget, args.rounds, args.size) for seed in range(args.seeds)]
         truth = np.array([t for t, _, _ in runs])
+        model = np.array([e for _, e, _ in runs])
+        checked = np.array([c["accuracy"] for _, _, c in runs])
+        reported = [pipeline.reported_accuracy(e, [(c["agreed"], c["answered"])]) for _, e, c in runs]
+        shown = np.array([r["accuracy"] for r in reported])
+        believed = np.mean([r["model_weight"] for r in reported])
         inside = sum(c["low"] <= t <= c["high"] for t, _, c in runs)
         mean = lambda key: 100 * np.mean([c[key] for _, _, c in runs])  # noqa: E731
-        lines.append(f"| {name} | {100 * truth.mean():.1f} | {100 * np.mean([e for _, e, _ in runs]):.1f} | "
-                     f"{mean('accuracy'):.1f} ({mean('low'):.1f}–{mean('high'):.1f}) | {inside} of {len(runs)} |")
+        err = lambda x: 100 * np.mean(np.abs(x - truth))  # noqa: E731
+        lines.append(f"| {name} | {100 * truth.mean():.1f} | {100 * model.mean():.1f} | "
+                     f"{mean('accuracy'):.1f} ({mean('low'):.1f}–{mean('high'):.1f}) | {inside} of {len(runs)} | "
+                     f"{100 * shown.mean():.1f} ({believed:.2f}) | "
+                     f"{err(model):.1f} / {err(checked):.1f} / {err(shown):.1f} |")
         print(lines[-1], flush=True)
     return "\n".join(lines)
 

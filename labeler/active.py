@@ -61,6 +61,18 @@ def near_duplicates_of(X: np.ndarray, candidates: np.ndarray, labelled: np.ndarr
     return d_lab[:, 0] <= rel_eps * scale
 
 
+def random_batch(n: int, batch_size: int, *, exclude: Sequence[int] = (), random_state=0) -> np.ndarray:
+    """A uniform random sample of ``batch_size`` images outside ``exclude``, sorted.
+
+    An audit must be a plain random sample: ``select_batch``'s spreading (the most central of
+    each k-means group of candidates) would make it a sample of typical images, and its
+    agreement a biased estimate of the accuracy.
+    """
+    free = np.setdiff1d(np.arange(int(n)), np.asarray(list(exclude), dtype=int))
+    b = int(min(batch_size, len(free)))
+    return np.sort(np.random.default_rng(random_state).choice(free, size=b, replace=False)).astype(int)
+
+
 def select_batch(X, scores: np.ndarray, batch_size: int, *, exclude: Sequence[int] = (),
                  pool_factor: int = 5, random_state=0) -> np.ndarray:
     """Pick ``batch_size`` high-score images that are spread out.

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from .pipeline import audit
+from .pipeline import audit, reported_accuracy
 
 if TYPE_CHECKING:
     from .session import Session
@@ -15,6 +15,8 @@ def session_status(session: "Session") -> dict:
     rows = session.final_labels()
     by_source = Counter(r.source for r in rows if r.label is not None)
     rounds = session.store.rounds()
+    estimate = rounds[-1].estimated_accuracy if rounds else None
+    audited = session.answer_tallies()[1]
     return {
         "session": session.path, "image_root": session.root, "images": session.n_images,
         "skipped": len(session.store.skipped()), "classes": session.classes,
@@ -26,8 +28,9 @@ def session_status(session: "Session") -> dict:
         "unlabeled": sum(1 for r in rows if r.label is None),
         "unsure": sum(1 for i in range(session.n_images) if session.is_unsure(i)),
         "rounds": len(rounds),
-        "estimated_accuracy": rounds[-1].estimated_accuracy if rounds else None,
+        "estimated_accuracy": estimate,
         "stop_suggested": rounds[-1].stop_suggested if rounds else False,
-        "audit": audit(session.answer_tallies()[1]),  # the answers to random batches, or None
+        "audit": audit(audited),  # the answers to random batches, or None
+        "reported_accuracy": reported_accuracy(estimate, audited),  # the estimate weighed against the audit
         "schema_version": session.store.schema_version,
     }

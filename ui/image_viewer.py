@@ -39,6 +39,7 @@ class ImageViewer(QDialog):
         self._index: Optional[int] = None
         self._path = ""
         self._sequence: list[int] = []
+        self.blind = False  # show only human labels (set for an audit, see ThumbnailModel.set_blind)
         self._loader = shared_loader()
         self._loader.loaded.connect(self._on_loaded)
         self._loader.failed.connect(self._on_failed)
@@ -56,7 +57,7 @@ class ImageViewer(QDialog):
         self._path = s.abs_path(self._index)
         rec = s.images[self._index]
         label, source, conf = self.controller.display_label(self._index)
-        extra = f" — {label} ({source}, {conf:.0%})" if label else ""
+        extra = f" — {label} ({source}, {conf:.0%})" if label and not (self.blind and source != "human") else ""
         self._caption.setText(f"{rec.path}  ·  {rec.width}×{rec.height}{extra}")
         self.setWindowTitle(rec.path)
         pm = self._loader.pixmap(self._path, FULL_SIDE)

@@ -212,6 +212,7 @@ class ThumbnailModel(QAbstractListModel):
         self._rows: dict[int, int] = {}
         self._paths: dict[str, int] = {}
         self._caption: Optional[Callable[[int], str]] = None
+        self._blind = False  # show only human labels (an audit must not be swayed by the machine's)
         self._placeholder = placeholder(self._side)
         self._broken_pm = placeholder(self._side, broken=True)
         self._loader = loader or shared_loader()
@@ -250,6 +251,16 @@ class ThumbnailModel(QAbstractListModel):
         self._caption = fn
         self._changed_all([Qt.ItemDataRole.DisplayRole])
 
+    @property
+    def blind(self) -> bool:
+        return self._blind
+
+    def set_blind(self, blind: bool) -> None:
+        """Hide propagated and predicted labels (badges, tooltips); human answers still show."""
+        if bool(blind) != self._blind:
+            self._blind = bool(blind)
+            self.refresh_labels()
+
     def set_side(self, side: int) -> None:
         side = max(MIN_SIDE, min(MAX_SIDE, int(side)))
         if side == self._side:
@@ -284,6 +295,8 @@ class ThumbnailModel(QAbstractListModel):
             return i
         if role in (self.LabelRole, self.SourceRole, self.ConfidenceRole, Qt.ItemDataRole.ToolTipRole):
             label, source, conf = self.controller.display_label(i)
+            if self._blind and source != "human":
+                label, source, conf = None, None, 0.0
             if role == self.LabelRole:
                 return label
             if role == self.SourceRole:
@@ -461,4 +474,5 @@ class ThumbnailView(QListView):
             return
         if self._viewer is None:
             self._viewer = ImageViewer(m.controller, self.window())
+        self._viewer.blind = m.blind
         self._viewer.show_image(i)

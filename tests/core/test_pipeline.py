@@ -149,3 +149,33 @@ def test_audit_is_the_share_right_with_a_wilson_interval():
     assert (checked["agreed"], checked["answered"]) == (14, 20) and checked["accuracy"] == pytest.approx(0.7)
     assert (checked["low"], checked["high"]) == (pytest.approx(0.481, abs=1e-3), pytest.approx(0.855, abs=1e-3))
     assert pipeline.audit([(10, 10)])["high"] == 1.0
+
+
+def test_reported_accuracy_trusts_the_model_until_an_audit_contradicts_it():
+    assert pipeline.reported_accuracy(None) is None
+    alone = pipeline.reported_accuracy(0.97)  # no audit: the estimate as it is
+    assert alone["accuracy"] == 0.97 and alone["low"] is None and alone["answered"] == 0
+    agreeing = pipeline.reported_accuracy(0.98, [(20, 20)])
+    assert agreeing["accuracy"] == pytest.approx(0.98, abs=0.01) and agreeing["model_weight"] > 0.9
+    # 12 of 20 right: a model claiming 99 % is not believed; the audit's share is reported
+    contradicted = pipeline.reported_accuracy(0.99, [(5, 10), (7, 10)])
+    assert contradicted["model_weight"] < 0.01 and contradicted["answered"] == 20
+    assert contradicted["accuracy"] == pytest.approx(0.6, abs=0.03)
+    assert contradicted["low"] < 0.6 < contradicted["high"] < 0.85
+    # more answers narrow the interval; without a model estimate the audit alone decides
+    wider = pipeline.reported_accuracy(None, [(12, 20)])
+    narrower = pipeline.reported_accuracy(None, [(60, 100)])
+    assert narrower["high"] - narrower["low"] < wider["high"] - wider["low"]
+    assert wider["model_weight"] == 0.0 and wider["accuracy"] == pytest.approx(13 / 22, abs=1e-3)
+
+
+def test_a_random_round_asks_a_plain_random_sample():
+    """An audit must be unbiased: no spreading to typical images, every free image equally likely."""
+    X, y = make_blobs(200, centers=4, random_state=0)
+    human = np.arange(0, 200, 20)
+    result = run_round(X, human, y[human].astype(str), batch_size=20, strategy="random", random_state=3)
+    assert list(result.picks) == list(pipeline.random_batch(200, 20, exclude=human, random_state=3))
+    assert len(set(result.picks)) == 20 and not set(result.picks) & set(human)
+    counts = np.bincount(np.concatenate([pipeline.random_batch(10, 1, exclude=[0, 1], random_state=s)
+                                         for s in range(4000)]), minlength=10)
+    assert counts[:2].sum() == 0 and counts[2:].min() > 400 and counts[2:].max() < 600  # 500 each expected

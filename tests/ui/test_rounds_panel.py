@@ -128,12 +128,53 @@ def test_feature_check_shows_recommendation_and_switch_keeps_labels(qtbot, panel
 
 
 def test_a_random_round_is_shown_as_an_audit_that_moves_with_each_answer(qtbot, panel):
+    s = panel.controller.session
     panel.strategy_combo.setCurrentIndex(panel.strategy_combo.findData("random"))
     _run_round(qtbot, panel, batch=4)
     assert "Random audit" not in panel.accuracy_label.text()  # nothing answered yet
-    panel.view.setFocus()
-    qtbot.keyClick(panel.view, Qt.Key.Key_Return)  # accept the model's guess
+    panel.correct(s.prediction(panel.current())[0])  # the answer the model had predicted
     assert "the model had 1 of your 1 answers right" in panel.accuracy_label.text()
+    assert "Best estimate with your audit" in panel.accuracy_label.text()
     panel.strategy_combo.setCurrentIndex(panel.strategy_combo.findData("auto"))
     _run_round(qtbot, panel, batch=4)  # the audit stays; this uncertainty batch is not part of it
     assert "1 of your 1 answers" in panel.accuracy_label.text()
+
+
+def test_audit_is_blind_and_its_answers_overrule_a_wrong_estimate(qtbot, panel):
+    """The Audit button asks AUDIT_SIZE random images without showing the machine's labels or guesses
+    (Enter does not accept a hidden guess); answers the model got wrong pull the reported accuracy
+    down to the audit's and say the model's estimate is contradicted."""
+    from ui.panels.rounds import AUDIT_SIZE
+    s = panel.controller.session
+    _run_round(qtbot, panel, batch=4)
+    assert panel.audit_button.isEnabled()
+    with qtbot.waitSignal(panel.roundFinished, timeout=120000):
+        qtbot.mouseClick(panel.audit_button, Qt.MouseButton.LeftButton)
+    row = s.rounds[-1]
+    assert row.strategy == "random" and len(panel.picks) == min(AUDIT_SIZE, s.n_images - len(s.human_labels()))
+    m = panel.model
+    assert all(m.data(m.index(r), Qt.ItemDataRole.DisplayRole) == "audit: your answer?" for r in range(m.rowCount()))
+    assert all(m.data(m.index(r), m.LabelRole) is None for r in range(m.rowCount()))  # no badges
+    assert not panel.accept_button.isEnabled()
+    last = panel.picks[-1]
+    panel.view.open_viewer(last)  # the full-size viewer is blind too
+    label, source, _ = panel.controller.display_label(last)
+    assert label and f"({source}" not in panel.view._viewer._caption.text()
+    panel.view._viewer.close()
+    before = dict(s.human_labels())
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key.Key_Return)
+    assert s.human_labels() == before  # nothing to accept: the guess is hidden
+    for i in panel.picks[:6]:  # six answers, all different from what the model predicted
+        panel.view.select_image(i)
+        wrong = next(c for c in s.classes if c != s.prediction(i)[0])
+        panel.correct(wrong)
+        assert m.data(m.index(m.row_of(i)), m.LabelRole) == wrong  # the human's own answer shows
+    text = panel.accuracy_label.text()
+    assert "the model had 0 of your 6 answers right" in text
+    assert "contradicts the model's own estimate" in text
+    reported = s.status()["reported_accuracy"]
+    assert reported["answered"] == 6 and reported["accuracy"] < 0.3 and reported["model_weight"] < 0.5
+    panel.strategy_combo.setCurrentIndex(panel.strategy_combo.findData("auto"))
+    _run_round(qtbot, panel, batch=4)  # an ordinary round shows guesses and badges again
+    assert not m.blind and panel.accept_button.isEnabled()

@@ -5,7 +5,9 @@ the images the model is least sure about.  Each pick shows the model's guess and
 confidence: Enter accepts the guess, a number key or a typed class corrects it, Space
 skips; the focus then moves to the next unanswered pick.  The estimated accuracy and,
 when it says more labels stop paying off, the stop signal are shown prominently; answers to
-rounds with the random strategy are shown as an audit of the model (``pipeline.audit``).
+rounds with the random strategy are an audit of the model (``pipeline.audit``): "Audit" asks
+AUDIT_SIZE random images blind (the model's guesses and labels are hidden, so they cannot sway
+the answers), and the answers correct the reported accuracy (``pipeline.reported_accuracy``).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from labeler.pipeline import STRATEGIES, audit
+from labeler.pipeline import STRATEGIES, audit, reported_accuracy
 from ui.panels.label_keys import ClassEntry, LabelKeys
 from ui.thumbnails import ThumbnailModel, ThumbnailView
 
@@ -22,6 +24,9 @@ STRATEGY_NAMES = {"auto": "Automatic (margin)", "least_confidence": "Least confi
                   "entropy": "Highest entropy", "random": "Random (an audit of the accuracy)"}
 HELP = ("<b>Enter</b> accepts the model's guess, <b>1–9</b> or a typed class name corrects it, <b>Space</b> "
         "skips. The next unanswered image is selected after each answer.")
+AUDIT_HELP = ("<b>Audit</b>: the model's guesses are hidden so they cannot sway you. <b>1–9</b> or a typed class "
+              "name answers, <b>Space</b> skips. Answer every image: the audit is only fair as a whole.")
+AUDIT_SIZE = 20  # random answers per audit: about +-15 points alone, enough to expose a model 10+ points off
 STOP_STYLE = "QLabel { background: #fff3cd; color: #7a4b00; border: 1px solid #e0a800; border-radius: 4px; " \
              "padding: 8px; font-weight: bold; }"
 
@@ -30,7 +35,7 @@ class RoundsPanel(QWidget):
     """See module docstring.
 
     Public API: ``RoundsPanel(controller, parent=None)``; ``next_round() -> bool`` (starts the
-    background round); ``accept_guess()``; ``correct(name)``; ``skip()``; ``picks`` (list[int]);
+    background round); ``start_audit() -> bool`` (a blind random round); ``accept_guess()``; ``correct(name)``; ``skip()``; ``picks`` (list[int]);
     ``current() -> int | None``; ``reload()``.
     Signals: ``roundStarted()``, ``roundFinished()`` (after the result was applied and shown),
     ``batchAnswered()`` (every pick has an answer).
@@ -69,6 +74,10 @@ class RoundsPanel(QWidget):
         self.next_button = QPushButton("&Next round", objectName="nextRoundButton")
         self.next_button.setToolTip("Train on all labels so far and pick the images to ask next")
         self.next_button.clicked.connect(self.next_round)
+        self.audit_button = QPushButton("&Audit", objectName="auditButton")
+        self.audit_button.setToolTip(f"Check the model: label {AUDIT_SIZE} random images without seeing its guesses; "
+                                     "your answers measure its real accuracy")
+        self.audit_button.clicked.connect(self.start_audit)
         self.state_label = QLabel(objectName="roundsState")
         top = QHBoxLayout()
         for text, buddy in (("&Batch size:", self.batch_spin), ("&Strategy:", self.strategy_combo)):
@@ -77,6 +86,7 @@ class RoundsPanel(QWidget):
             top.addWidget(label)
             top.addWidget(buddy)
         top.addWidget(self.next_button)
+        top.addWidget(self.audit_button)
         top.addWidget(self.state_label, 1)
 
         self.accuracy_label = QLabel(objectName="roundsAccuracyLabel", wordWrap=True)
@@ -134,7 +144,7 @@ class RoundsPanel(QWidget):
         layout.addWidget(self.help)
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
-        chain = [self.batch_spin, self.strategy_combo, self.next_button, self.view, self.class_entry,
+        chain = [self.batch_spin, self.strategy_combo, self.next_button, self.audit_button, self.view, self.class_entry,
                  self.accept_button, self.skip_button]
         for a, b in zip(chain, chain[1:]):
             QWidget.setTabOrder(a, b)
@@ -156,6 +166,8 @@ class RoundsPanel(QWidget):
         info = s.label_of(i)
         if info is not None and info.source == "human":
             return f"✓ {info.label}"
+        if self._audit_batch:
+            return "audit: your answer?"
         guess = s.prediction(i)
         if guess is None:
             return "no guess"
@@ -173,6 +185,8 @@ class RoundsPanel(QWidget):
         last = None if s is None else (s.rounds or [None])[-1]
         self.picks = [] if last is None else [int(i) for i in last.picks]
         self._audit_batch = last is not None and last.strategy == "random"
+        self.model.set_blind(self._audit_batch)
+        self.help.setText(AUDIT_HELP if self._audit_batch else HELP)
         self.model.set_indices(self.picks)
         self._update_classes()
         self._update_status()
@@ -191,21 +205,37 @@ class RoundsPanel(QWidget):
             self.stop_banner.hide()
             return
         last = rounds[-1]
+        audited = s.answer_tallies()[1]
+        checked = audit(audited)
         accuracy = "not estimated yet (needs 2+ human labels)" if last.estimated_accuracy is None \
-            else f"<b>{last.estimated_accuracy:.1%}</b>"
+            else f"{last.estimated_accuracy:.1%}" if checked is not None else f"<b>{last.estimated_accuracy:.1%}</b>"
         history = [f"{r.estimated_accuracy:.1%}" for r in rounds[-5:] if r.estimated_accuracy is not None]
         trend = f" &nbsp;·&nbsp; recent rounds: {' → '.join(history)}" if len(history) > 1 else ""
-        checked = audit(s.answer_tallies()[1])
         if checked is not None:  # random batches answered: what the model got right of a true sample
             trend += (f"<br>Random audit: the model had {checked['agreed']} of your {checked['answered']} "
-                      f"answers right, <b>{checked['accuracy']:.0%}</b> (95 % interval "
+                      f"answers right, {checked['accuracy']:.0%} (95 % interval "
                       f"{checked['low']:.0%}–{checked['high']:.0%})")
+            trend += self._reported(last.estimated_accuracy, audited)
         self.accuracy_label.setText(f"Round {last.round} · trained on {last.n_labels} human labels · "
-                                    f"estimated accuracy {accuracy}{trend}")
+                                    f"{'the model estimates' if checked is not None else 'estimated accuracy'} "
+                                    f"{accuracy}{trend}")
         self.stop_banner.setVisible(bool(last.stop_suggested))
         if last.stop_suggested:
-            self.stop_banner.setText(f"⚑ More labels have stopped paying off: {last.stop_reason}. "
-                                     "Consider exporting now, or keep going if you need more accuracy.")
+            advice = ("Consider exporting now, or keep going if you need more accuracy." if checked is not None else
+                      f"Before you export, press <u>Audit</u>: {AUDIT_SIZE} random answers check the estimate.")
+            self.stop_banner.setText(f"⚑ More labels have stopped paying off: {last.stop_reason}. {advice}")
+
+    @staticmethod
+    def _reported(estimate, audited) -> str:
+        """The accuracy to believe once an audit exists, and a warning when it overrules the model."""
+        r = reported_accuracy(estimate, audited)
+        text = (f"<br>Best estimate with your audit: <b>{r['accuracy']:.1%}</b> "
+                f"(95 % credible {r['low']:.0%}–{r['high']:.0%})")
+        if r["model_weight"] < 0.5 and estimate is not None:
+            text += ("<br><span style='color:#a12622'>The audit contradicts the model's own estimate: its "
+                     "confidences are too high on these images. Rely on the audit; more random answers "
+                     "narrow it.</span>")
+        return text
 
     def _update_answered(self) -> None:
         s = self.session
@@ -224,12 +254,14 @@ class RoundsPanel(QWidget):
     def _update_enabled(self, *_args) -> None:
         ready = self.controller.has_features and not self.controller.runner.busy
         self.next_button.setEnabled(ready)
+        self.audit_button.setEnabled(ready)
         self.check_button.setEnabled(ready)
         self.switch_button.setEnabled(ready)
         self._update_feature_check()
         has_picks = bool(self.picks)
         for w in (self.accept_button, self.skip_button, self.class_entry):
             w.setEnabled(has_picks)
+        self.accept_button.setEnabled(has_picks and not self._audit_batch)
 
     def _update_feature_check(self) -> None:
         s = self.session
@@ -248,10 +280,16 @@ class RoundsPanel(QWidget):
         return self.controller.start_switch_to_recommended()
 
     def next_round(self) -> bool:
+        return self._start_round(self.batch_spin.value(), self.strategy_combo.currentData())
+
+    def start_audit(self) -> bool:
+        """A blind round of AUDIT_SIZE random images (see module docstring)."""
+        return self._start_round(AUDIT_SIZE, "random")
+
+    def _start_round(self, batch_size: int, strategy: str) -> bool:
         if self.session is None:
             return False
-        started = self.controller.start_round(self.batch_spin.value(), self.strategy_combo.currentData(),
-                                              on_done=self._round_done)
+        started = self.controller.start_round(batch_size, strategy, on_done=self._round_done)
         if started:
             self._running = True
             self.state_label.setText("Training the model and choosing images…")
@@ -267,6 +305,9 @@ class RoundsPanel(QWidget):
     def accept_guess(self) -> None:
         i = self.current()
         if i is None:
+            return
+        if self._audit_batch:
+            self.controller.status.emit("An audit is blind: type the class or press its number key")
             return
         guess = self.session.prediction(i)
         if guess is None:
