@@ -178,3 +178,14 @@ def test_audit_is_blind_and_its_answers_overrule_a_wrong_estimate(qtbot, panel):
     panel.strategy_combo.setCurrentIndex(panel.strategy_combo.findData("auto"))
     _run_round(qtbot, panel, batch=4)  # an ordinary round shows guesses and badges again
     assert not m.blind and panel.accept_button.isEnabled()
+
+
+def test_the_audit_line_says_whether_the_audit_settles_the_estimate():
+    agreeing = RoundsPanel._reported(0.98, [(20, 20)])
+    assert "Best estimate with your audit" in agreeing
+    assert "does not settle" not in agreeing and "contradicts" not in agreeing
+    open_question = RoundsPanel._reported(0.984, [(18, 20)])  # the model keeps 0.79 of its weight
+    assert "does not settle it yet" in open_question and "contradicts" not in open_question
+    contradicted = RoundsPanel._reported(0.993, [(16, 20)])
+    assert "contradicts the model's own estimate" in contradicted
+    assert "contradicts" not in RoundsPanel._reported(None, [(16, 20)])  # no model estimate to contradict
