@@ -187,5 +187,6 @@ def test_the_audit_line_says_whether_the_audit_settles_the_estimate():
     open_question = RoundsPanel._reported(0.984, [(18, 20)])  # the model keeps 0.79 of its weight
     assert "does not settle it yet" in open_question and "contradicts" not in open_question
     contradicted = RoundsPanel._reported(0.993, [(16, 20)])
-    assert "contradicts the model's own estimate" in contradicted
+    assert "contradicts the model's own estimate" in contradicted and "too high" in contradicted
+    assert "too low" in RoundsPanel._reported(0.6, [(20, 20)])  # an audit can also find the model too humble
     assert "contradicts" not in RoundsPanel._reported(None, [(16, 20)])  # no model estimate to contradict

@@ -35,7 +35,8 @@ class RoundsPanel(QWidget):
     """See module docstring.
 
     Public API: ``RoundsPanel(controller, parent=None)``; ``next_round() -> bool`` (starts the
-    background round); ``start_audit() -> bool`` (a blind random round); ``accept_guess()``; ``correct(name)``; ``skip()``; ``picks`` (list[int]);
+    background round); ``start_audit() -> bool`` (a blind random round); ``accept_guess()``;
+    ``correct(name)``; ``skip()``; ``picks`` (list[int]);
     ``current() -> int | None``; ``reload()``.
     Signals: ``roundStarted()``, ``roundFinished()`` (after the result was applied and shown),
     ``batchAnswered()`` (every pick has an answer).
@@ -234,8 +235,9 @@ class RoundsPanel(QWidget):
         if estimate is None:
             return text
         if r["model_weight"] < 0.5:
+            direction = "too high" if r["accuracy"] < estimate else "too low"
             text += ("<br><span style='color:#a12622'>The audit contradicts the model's own estimate: its "
-                     "confidences are too high on these images. Rely on the audit; another <u>Audit</u> "
+                     f"confidences are {direction} on these images. Rely on the audit; another <u>Audit</u> "
                      "narrows it.</span>")
         elif r["model_weight"] < 0.9:  # measured: 40 answers settle what 20 often leave open
             text += "<br>The audit does not settle it yet: another <u>Audit</u> will."
