@@ -126,10 +126,15 @@ def _stop_signal(est: Optional[float], pick_agreement: Sequence) -> tuple[bool, 
         return False, "not enough labels to estimate accuracy"
     last = [(int(a), int(n)) for a, n in pick_agreement][-2:]
     if len(last) == 2 and all(n >= STOP_MIN_ANSWERED and a >= STOP_AGREEMENT * n for a, n in last):
-        agreed, answered = sum(a for a, _ in last), sum(n for _, n in last)
+        agreed, answered = _totals(last)
         return True, (f"the model had already predicted {agreed} of your last {answered} answers "
                       "to its least-certain images")
     return False, ""
+
+
+def _totals(batches: Sequence) -> tuple[int, int]:
+    """(agreed, answered) summed over (agreed, answered) batches."""
+    return sum(int(a) for a, _ in batches), sum(int(n) for _, n in batches)
 
 
 def batch_agreement(picks: Sequence[int], predictions: Mapping[int, tuple], human: Mapping[int, str]
@@ -151,8 +156,7 @@ def audit(audit_agreement: Sequence, z: float = 1.96) -> Optional[dict]:
     of answers it had predicted is an unbiased estimate, with a Wilson ``z`` interval.
     None before any random batch is answered.
     """
-    agreed = sum(int(a) for a, _ in audit_agreement)
-    answered = sum(int(n) for _, n in audit_agreement)
+    agreed, answered = _totals(audit_agreement)
     if answered == 0:
         return None
     p = agreed / answered
@@ -183,8 +187,7 @@ def reported_accuracy(estimate: Optional[float], audit_agreement: Sequence = ())
     interval, "model_weight": posterior probability that the model is right, "answered"};
     before any audit answer, just the estimate (None for the rest); None without either.
     """
-    agreed = sum(int(a) for a, _ in audit_agreement)
-    answered = sum(int(n) for _, n in audit_agreement)
+    agreed, answered = _totals(audit_agreement)
     if answered == 0:  # nothing to weigh the model against
         return None if estimate is None else {"accuracy": float(estimate), "low": None, "high": None,
                                                "model_weight": None, "answered": 0}
