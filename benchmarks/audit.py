@@ -5,7 +5,9 @@ rounds of 10 uncertainty picks) into a real session file, then one round with th
 strategy whose picks are answered with the truth, and compares ``pipeline.audit`` (the share
 of those answers the model had predicted, with a 95 % interval) with the true accuracy of the
 exported labels, with the model's own estimate, and with what the app reports once it has the
-audit (``pipeline.reported_accuracy``: the two weighed by Bayes).
+audit (``pipeline.reported_accuracy``: the two weighed by Bayes).  The last columns check the
+export's calibration: among labels with confidence >= c, the share right, with the round's own
+confidences and with the export's once weighed against the audit (``pipeline.audited_confidence``).
 
     python benchmarks/audit.py [--seeds 3] [--size 20]                  # digits, both splits
     python benchmarks/audit.py --images DIR/img --truth DIR/truth.csv    # an image folder
@@ -32,8 +34,13 @@ from labeler.session import Session  # noqa: E402
 from labeler.simulate import simulate_once  # noqa: E402
 
 
-def audit_once(data, seed: int, budget: int, rounds: int, size: int) -> tuple[float, float, dict]:
-    """(true exported-label accuracy, the model's estimate, pipeline.audit) for one seed."""
+LEVELS = (0.8, 0.9, 0.95)  # calibration: among exported labels with confidence >= c, the share right
+
+
+def audit_once(data, seed: int, budget: int, rounds: int, size: int) -> tuple[float, float, dict, dict]:
+    """(true exported-label accuracy, the model's estimate, pipeline.audit, calibration) for one
+    seed; calibration maps "model" (the round's own confidences) and "audited" (the export's,
+    weighed against the audit) to [(share right, share of labels) per LEVELS]."""
     folder = tempfile.mkdtemp(prefix="audit-")
     try:
         path = os.path.join(folder, "s.labeler")
@@ -46,9 +53,18 @@ def audit_once(data, seed: int, budget: int, rounds: int, size: int) -> tuple[fl
             for i in session.current_picks():
                 session.label(i, truth[session.images[i].path])
             checked = pipeline.audit(session.answer_tallies()[1])
+            rows = session.final_labels()
+            model_conf = {i: conf for i, (_label, conf, _round) in session.predictions().items()}
         finally:
             session.close()
-        return run["label_accuracy"], run["estimated_accuracy"], checked
+        right = np.array([r.label == truth[r.path] for r in rows])
+        human = np.array([r.source == "human" for r in rows])
+        audited = np.array([r.confidence for r in rows])
+        model = np.where(human, 1.0, [model_conf.get(i, 0.0) for i in range(len(rows))])
+        calibration = {name: [(float(right[conf >= c].mean()) if (conf >= c).any() else np.nan,
+                               float((conf >= c).mean())) for c in LEVELS]
+                       for name, conf in (("model", model), ("audited", audited))}
+        return run["label_accuracy"], run["estimated_accuracy"], checked, calibration
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -64,25 +80,36 @@ def main(argv=None) -> str:
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     threadpool_limits(1)
+    header = ["set", "exported-label accuracy (truth)", "the model's estimate",
+              f"audit of {args.size} (mean interval)", "truth inside the interval", "reported (model weight)",
+              "|error|: model / audit / reported",
+              *[f"right among conf ≥ {c}: model → audited (share of labels)" for c in LEVELS]]
     lines = [f"Command: `python benchmarks/audit.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
-             "| set | exported-label accuracy (truth) | the model's estimate | "
-             f"audit of {args.size} (mean interval) | truth inside the interval | reported (model weight) | "
-             "|error|: model / audit / reported |", "|---|---|---|---|---|---|---|"]
+             "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for name, data in datasets(args.images, args.truth):
         runs = [audit_once(data, seed, args.budget, args.rounds, args.size) for seed in range(args.seeds)]
-        truth = np.array([t for t, _, _ in runs])
-        model = np.array([e for _, e, _ in runs])
-        checked = np.array([c["accuracy"] for _, _, c in runs])
-        reported = [pipeline.reported_accuracy(e, [(c["agreed"], c["answered"])]) for _, e, c in runs]
+        truth = np.array([run[0] for run in runs])
+        model = np.array([run[1] for run in runs])
+        audits = [run[2] for run in runs]
+        checked = np.array([c["accuracy"] for c in audits])
+        reported = [pipeline.reported_accuracy(e, [(c["agreed"], c["answered"])]) for e, c in zip(model, audits)]
         shown = np.array([r["accuracy"] for r in reported])
         believed = np.mean([r["model_weight"] for r in reported])
-        inside = sum(c["low"] <= t <= c["high"] for t, _, c in runs)
-        mean = lambda key: 100 * np.mean([c[key] for _, _, c in runs])  # noqa: E731
+        inside = sum(c["low"] <= t <= c["high"] for t, c in zip(truth, audits))
+        mean = lambda key: 100 * np.mean([c[key] for c in audits])  # noqa: E731
         err = lambda x: 100 * np.mean(np.abs(x - truth))  # noqa: E731
+
+        def calibrated(j: int) -> str:
+            """Mean over seeds (an empty bucket counts as nothing to get wrong)."""
+            right = {k: 100 * np.nanmean([run[3][k][j][0] for run in runs]) for k in ("model", "audited")}
+            share = 100 * np.mean([run[3]["audited"][j][1] for run in runs])
+            return f"{right['model']:.1f} → {right['audited']:.1f} ({share:.0f} %)"
+
         lines.append(f"| {name} | {100 * truth.mean():.1f} | {100 * model.mean():.1f} | "
                      f"{mean('accuracy'):.1f} ({mean('low'):.1f}–{mean('high'):.1f}) | {inside} of {len(runs)} | "
                      f"{100 * shown.mean():.1f} ({believed:.2f}) | "
-                     f"{err(model):.1f} / {err(checked):.1f} / {err(shown):.1f} |")
+                     f"{err(model):.1f} / {err(checked):.1f} / {err(shown):.1f} | "
+                     + " | ".join(calibrated(j) for j in range(len(LEVELS))) + " |")
         print(lines[-1], flush=True)
     return "\n".join(lines)
 

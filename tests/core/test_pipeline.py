@@ -169,6 +169,36 @@ def test_reported_accuracy_trusts_the_model_until_an_audit_contradicts_it():
     assert wider["model_weight"] == 0.0 and wider["accuracy"] == pytest.approx(13 / 22, abs=1e-3)
 
 
+def test_audited_confidence_weighs_the_model_against_the_audit():
+    c = np.array([0.999, 0.99, 0.9, 0.6])
+    assert np.array_equal(pipeline.audited_confidence(c, 0.98), c)  # no audit: as the model says
+    agreeing = pipeline.audited_confidence(c, 0.98, [(20, 20)])
+    assert np.all(np.abs(agreeing - c) < 0.01) and np.all(np.diff(agreeing) < 0)  # order kept
+    # 12 of 20 right against a model claiming 99 %: every claim falls to the audit's share
+    contradicted = pipeline.audited_confidence(c, 0.99, [(5, 10), (7, 10)])
+    assert np.allclose(contradicted, 13 / 22, atol=0.01)
+    # half-believed: between the two, and the mean is about the reported accuracy
+    est, tallies = 0.984, [(18, 20)]
+    w = pipeline.reported_accuracy(est, tallies)["model_weight"]
+    assert 0.3 < w < 0.95
+    mid = pipeline.audited_confidence(np.full(100, est), est, tallies)
+    assert np.all((mid < est) & (mid > 19 / 22))
+    assert mid.mean() == pytest.approx(pipeline.reported_accuracy(est, tallies)["accuracy"], abs=0.01)
+
+
+def test_final_labels_after_an_audit_keep_humans_sure_and_unlabelled_at_zero(blobs):
+    X, y = blobs
+    c, h, prop = _start(X, y)
+    r = run_round(X, h, y[h], propagated_idx=prop.idx, propagated_labels=prop.labels)
+    _, _, before = final_labels(len(X), h, y[h], prop, r)
+    labels, source, after = final_labels(len(X), h, y[h], prop, r, estimate=0.99, audit_agreement=[(3, 10)])
+    assert np.all(after[h] == 1.0)
+    machine = source != "human"
+    assert np.all(after[machine] < 0.5) and np.all(before[machine] > after[machine])
+    _, _, bare = final_labels(len(X), h, y[h], prop, None, estimate=0.99, audit_agreement=[(3, 10)])
+    assert np.all(bare[[i for i in range(len(X)) if i not in set(h) | set(prop.idx)]] == 0.0)
+
+
 def test_a_random_round_asks_a_plain_random_sample():
     """An audit must be unbiased: no spreading to typical images, every free image equally likely."""
     X, y = make_blobs(200, centers=4, random_state=0)

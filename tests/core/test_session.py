@@ -224,3 +224,26 @@ def test_random_batches_are_an_audit_and_not_heard_by_the_stop_signal(clustered_
     checked = session.status()["audit"]
     assert (checked["agreed"], checked["answered"]) == (5, 6)
     assert checked["low"] < 5 / 6 < checked["high"] and checked["accuracy"] == pytest.approx(5 / 6)
+
+
+def test_an_audit_that_finds_the_model_wrong_lowers_the_exported_confidences(clustered_session, tmp_path):
+    """The CSV's confidence must mean what it says: when the human's answers to a random batch
+    say the model is far worse than it claims, the machine labels' confidences follow the audit."""
+    session, truth = clustered_session
+    for rep in session.representatives():
+        session.label(rep, truth[session.images[rep].path])
+    session.propagate()
+    session.apply_round(run_job(session.round_job(batch_size=8, strategy="random")), strategy="random")
+    before = {r.path: r.confidence for r in session.final_labels() if r.source != "human"}
+    picks = session.current_picks()
+    for i in picks:  # the human disagrees with every guess
+        session.label(i, next(c for c in ("x", "y", "z") if c != session.prediction(i)[0]))
+    rows = [r for r in session.final_labels() if r.label is not None]
+    assert all(r.confidence == 1.0 for r in rows if r.source == "human")
+    after = {r.path: r.confidence for r in rows if r.source != "human"}
+    assert after and all(after[p] < min(0.2, before[p]) for p in after)
+    out = tmp_path / "labels.csv"
+    run_job(session.export_csv_job(str(out)))
+    import csv
+    written = {row["path"]: float(row["confidence"]) for row in csv.DictReader(out.open(encoding="utf-8"))}
+    assert all(written[p] == pytest.approx(after[p], abs=1e-4) for p in after)

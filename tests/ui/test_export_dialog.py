@@ -67,6 +67,18 @@ def test_preview_refreshes_when_labels_change(dialog, labeled):
     assert dialog.preview.by_source["human"] == before
 
 
+def test_the_summary_says_when_an_audit_weighs_the_confidences(dialog, labeled):
+    s = labeled.session
+    assert "audit" not in dialog.summary.text()
+    s.apply_round(s.round_job(6, strategy="random")(None, None), strategy="random")
+    for i in s.current_picks():  # the human disagrees with every guess
+        labeled.label(i, next(c for c in s.classes if c != s.prediction(i)[0]))
+    text = dialog.summary.text()
+    assert "weighed against your audit of 6 answers" in text and "keeps 0 % of its say" in text
+    machine = [r.confidence for r in s.final_labels() if r.label is not None and r.source != "human"]
+    assert machine and max(machine) < 0.2  # 0 of 6 right: no machine label is worth more than that
+
+
 def test_export_csv_writes_exactly_the_filtered_rows(qtbot, dialog, labeled, tmp_path):
     s = labeled.session
     dialog.source_boxes["human"].setChecked(False)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
 
 from labeler.export import ALL_SOURCES
 from labeler.export_preview import ExportPreview, preview_counts
+from labeler.pipeline import reported_accuracy
 
 SOURCE_TEXT = {"human": "&Human labels", "propagated": "&Propagated from clusters", "predicted": "P&redicted by the model"}
 
@@ -35,6 +36,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export labels")
         self.controller = controller
         self._rows: list = []
+        self._audit_note = ""
         self.preview: Optional[ExportPreview] = None
         self._running = False
         self._build()
@@ -157,8 +159,22 @@ class ExportDialog(QDialog):
         """Fetch the rows the export would consider (one pass over the session)."""
         s = self.controller.session
         self._rows = [] if s is None else s.final_labels()
+        self._audit_note = "" if s is None else self._audit_text(s)
         self._stale = False
         self.update_preview()
+
+    @staticmethod
+    def _audit_text(session) -> str:
+        """Why machine confidences differ from the model's once an audit exists (see
+        ``pipeline.audited_confidence``)."""
+        tallies = session.answer_tallies()[1]
+        rounds = session.rounds
+        reported = reported_accuracy(rounds[-1].estimated_accuracy if rounds else None, tallies)
+        if not reported or not reported["answered"]:
+            return ""
+        return (f"<br>Machine confidences are weighed against your audit of {reported['answered']} answers: "
+                f"the model keeps {100 * reported['model_weight']:.0f} % of its say, and they average about "
+                f"{100 * reported['accuracy']:.0f} %, the accuracy your audit supports.")
 
     def update_preview(self) -> None:
         self.preview = preview_counts(self._rows, self.sources(), self.min_confidence())
@@ -183,7 +199,7 @@ class ExportDialog(QDialog):
         if p.unlabeled:
             extra.append(f"{p.unlabeled} images have no label")
         self.summary.setText(f"<b>{p.total}</b> rows in {len(p.classes)} classes will be written"
-                             + (f" ({'; '.join(extra)})." if extra else "."))
+                             + (f" ({'; '.join(extra)})." if extra else ".") + self._audit_note)
         self._update_buttons()
 
     def _format_changed(self, *_args) -> None:
