@@ -237,8 +237,8 @@ class RoundsPanel(QWidget):
         if r["model_weight"] < 0.5:
             direction = "too high" if r["accuracy"] < estimate else "too low"
             text += ("<br><span style='color:#a12622'>The audit contradicts the model's own estimate: its "
-                     f"confidences are {direction} on these images. Rely on the audit; another <u>Audit</u> "
-                     "narrows it.</span>")
+                     f"confidences are {direction} on these images. Rely on the audit (the exported confidences "
+                     "now follow it); another <u>Audit</u> narrows it.</span>")
         elif r["model_weight"] < 0.9:  # measured: 40 answers settle what 20 often leave open
             text += "<br>The audit does not settle it yet: another <u>Audit</u> will."
         return text
