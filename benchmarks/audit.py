@@ -37,10 +37,13 @@ from labeler.simulate import simulate_once  # noqa: E402
 LEVELS = (0.8, 0.9, 0.95)  # calibration: among exported labels with confidence >= c, the share right
 
 
-def audit_once(data, seed: int, budget: int, rounds: int, size: int) -> tuple[float, float, dict, dict]:
-    """(true exported-label accuracy, the model's estimate, pipeline.audit, calibration) for one
-    seed; calibration maps "model" (the round's own confidences) and "audited" (the export's,
-    weighed against the audit) to [(share right, share of labels) per LEVELS]."""
+def audit_once(data, seed: int, budget: int, rounds: int, size: int, later: int = 0) -> tuple:
+    """(true exported-label accuracy, the model's estimate, pipeline.audit, calibration, later)
+    for one seed; calibration maps "model" (the round's own confidences) and "audited" (the
+    export's, weighed against the audit) to [(share right, share of labels) per LEVELS].
+    ``later``: that many more uncertainty rounds of 10 after the audit, answered, then one
+    more round; ``later`` is then (true label accuracy, the audit as that round re-scored it,
+    reported with it, reported with the answers as first tallied), else None."""
     folder = tempfile.mkdtemp(prefix="audit-")
     try:
         path = os.path.join(folder, "s.labeler")
@@ -55,6 +58,7 @@ def audit_once(data, seed: int, budget: int, rounds: int, size: int) -> tuple[fl
             checked = pipeline.audit(session.answer_tallies()[1])
             rows = session.final_labels()
             model_conf = {i: conf for i, (_label, conf, _round) in session.predictions().items()}
+            after = _later_rounds(session, truth, later, checked) if later else None
         finally:
             session.close()
         right = np.array([r.label == truth[r.path] for r in rows])
@@ -64,9 +68,23 @@ def audit_once(data, seed: int, budget: int, rounds: int, size: int) -> tuple[fl
         calibration = {name: [(float(right[conf >= c].mean()) if (conf >= c).any() else np.nan,
                                float((conf >= c).mean())) for c in LEVELS]
                        for name, conf in (("model", model), ("audited", audited))}
-        return run["label_accuracy"], run["estimated_accuracy"], checked, calibration
+        return run["label_accuracy"], run["estimated_accuracy"], checked, calibration, after
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _later_rounds(session, truth: dict, later: int, first: dict) -> tuple:
+    """Label ``later`` uncertainty batches after the audit; what does the old audit say then?"""
+    for _ in range(later):
+        session.apply_round(run_job(session.round_job(batch_size=10)))
+        for i in session.current_picks():
+            session.label(i, truth[session.images[i].path])
+    session.apply_round(run_job(session.round_job(batch_size=10)))  # the model after the last answers
+    accuracy = float(np.mean([r.label == truth[r.path] for r in session.final_labels()]))
+    estimate = session.rounds[-1].estimated_accuracy
+    rescored = session.answer_tallies()[1]
+    return (accuracy, pipeline.audit(rescored), pipeline.reported_accuracy(estimate, rescored)["accuracy"],
+            pipeline.reported_accuracy(estimate, [(first["agreed"], first["answered"])])["accuracy"])
 
 
 def main(argv=None) -> str:
@@ -75,6 +93,8 @@ def main(argv=None) -> str:
     ap.add_argument("--budget", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=1, help="uncertainty rounds of 10 before the audit")
     ap.add_argument("--size", type=int, default=20, help="images in the random audit round")
+    ap.add_argument("--later", type=int, default=0,
+                    help="uncertainty rounds of 10 after the audit: is the old audit still right then?")
     ap.add_argument("--images", help="folder of images (instead of digits)")
     ap.add_argument("--truth", help="CSV path,label for --images")
     args = ap.parse_args(argv)
@@ -86,8 +106,10 @@ def main(argv=None) -> str:
               *[f"right among conf ≥ {c}: model → audited (share of labels)" for c in LEVELS]]
     lines = [f"Command: `python benchmarks/audit.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
              "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    later_lines = []
     for name, data in datasets(args.images, args.truth):
-        runs = [audit_once(data, seed, args.budget, args.rounds, args.size) for seed in range(args.seeds)]
+        runs = [audit_once(data, seed, args.budget, args.rounds, args.size, args.later)
+                for seed in range(args.seeds)]
         truth = np.array([run[0] for run in runs])
         model = np.array([run[1] for run in runs])
         audits = [run[2] for run in runs]
@@ -111,7 +133,25 @@ def main(argv=None) -> str:
                      f"{err(model):.1f} / {err(checked):.1f} / {err(shown):.1f} | "
                      + " | ".join(calibrated(j) for j in range(len(LEVELS))) + " |")
         print(lines[-1], flush=True)
+        if args.later:
+            later_lines.append(_later_line(name, [run[4] for run in runs]))
+            print(later_lines[-1], flush=True)
+    if args.later:
+        lines += ["", f"After {args.later} more rounds of 10 (answered), then one more round:", "",
+                  "| set | true label accuracy | the audit re-scored by the last round | reported with it | "
+                  "reported with the answers as first tallied | |error|: re-scored / as tallied |",
+                  "|---|---|---|---|---|---|", *later_lines]
     return "\n".join(lines)
+
+
+def _later_line(name: str, later: list) -> str:
+    truth = np.array([t for t, _, _, _ in later])
+    rescored = np.array([r for _, _, r, _ in later])
+    tallied = np.array([r for _, _, _, r in later])
+    share = 100 * np.mean([a["accuracy"] for _, a, _, _ in later])
+    err = lambda x: 100 * np.mean(np.abs(x - truth))  # noqa: E731
+    return (f"| {name} | {100 * truth.mean():.1f} | {share:.1f} | {100 * rescored.mean():.1f} | "
+            f"{100 * tallied.mean():.1f} | {err(rescored):.1f} / {err(tallied):.1f} |")
 
 
 if __name__ == "__main__":

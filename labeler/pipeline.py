@@ -32,7 +32,7 @@ class RoundResult:
     model: object = field(repr=False, default=None)
     estimates: dict = field(default_factory=dict)  # the candidate accuracy estimates, by name
     pick_agreement: list = field(default_factory=list)  # (agreed, answered) per answered uncertainty batch
-    audit_agreement: list = field(default_factory=list)  # the same for answered random batches (see audit)
+    audit_agreement: list = field(default_factory=list)  # [(agreed, answered)]: the audit re-scored (see audit)
 
 
 # --- defaults, each measured (benchmarks/_scratch, 3 seeds, 50 labels; digits book3/book2 on
@@ -153,7 +153,9 @@ def audit(audit_agreement: Sequence, z: float = 1.96) -> Optional[dict]:
 
     The model's own estimate cannot see errors it shares across a whole cluster (letters in 10
     fonts: 18 points too high); a random batch is a sample of the images it labels, so the share
-    of answers it had predicted is an unbiased estimate, with a Wilson ``z`` interval.
+    of answers it had predicted is an unbiased estimate, with a Wilson ``z`` interval.  Each
+    round re-scores the earlier answers against its own model (``run_round``, step 7), so an
+    audit keeps measuring the current labels instead of those it was answered for.
     None before any random batch is answered.
     """
     agreed, answered = _totals(audit_agreement)
@@ -267,7 +269,7 @@ def _knn_weight(X, y, vote, n_classes, random_state) -> tuple[float, tuple]:
 
 def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_labels=(),
               propagated_confidence=(), batch_size: int = 10, strategy: str = "auto",
-              pick_agreement=(), audit_agreement=(), random_state=0, progress: Optional[ProgressCallback] = None,
+              pick_agreement=(), audit_idx=(), random_state=0, progress: Optional[ProgressCallback] = None,
               cancel: Optional[CancelToken] = None) -> RoundResult:
     """Train on the human (and propagated) labels, label every image, pick the next batch.
 
@@ -279,8 +281,10 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     5. the next batch: margin-uncertain candidates grouped by k-means, the most central of each;
     6. the accuracy estimate (see ESTIMATE) and the stop signal (see STOP_AGREEMENT) from
        ``pick_agreement``: (agreed, answered) per answered uncertainty batch, how many of the
-       human's answers to earlier picks the model had predicted; kept on the result, as is
-       ``audit_agreement``, the same for random batches (``audit``).
+       human's answers to earlier picks the model had predicted; kept on the result;
+    7. the audit (``audit``) re-scored against this round's model: ``audit_idx`` are the human's
+       answers to random batches; each is predicted by a self-training fold that did not train
+       on it, so an old audit measures the current model, not the one it was answered for.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -318,8 +322,9 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     # 2. Cross-fitted self-training with an RBF SVM: each image is relabelled by a model
     #    that never saw its current label; human labels are fixed and always trained on.
     groups = _label_groups(X, h_idx, h_cls, y_pool) if GROUP_FOLDS else None
+    probe = np.intersect1d(np.asarray(audit_idx, dtype=int), h_idx)
     y_pool, scores, y_prev = self_train(X, y_pool, h_idx, n_classes, groups=groups, n_folds=SELF_TRAIN_FOLDS,
-                                        random_state=random_state, cancel=cancel)
+                                        probe=probe, random_state=random_state, cancel=cancel)
     free = np.ones(n, dtype=bool)
     free[h_idx] = False
     # Temperature scaling on the held-out scores: the probabilities mean what they say on
@@ -357,13 +362,16 @@ def run_round(X, human_idx, human_labels, *, propagated_idx=(), propagated_label
     estimates = {"smoothed": float(confidence.mean()), "heldout": float(p_svm.mean())}
     estimates["mid"] = 0.5 * (estimates["smoothed"] + estimates["heldout"])
     est_acc = float(estimates[ESTIMATE]) if len(h_idx) >= 2 else None
+    human_cls = dict(zip(h_idx.tolist(), h_cls.tolist()))
+    rescored = [(int(sum(proba_heldout[i].argmax() == human_cls[i] for i in probe.tolist())), len(probe))] \
+        if len(probe) else []
     stop, reason = _stop_signal(est_acc, pick_agreement)
     report(progress, 4, 4, "done")
     return RoundResult(classes=[str(c) for c in classes], predicted=predicted, confidence=confidence,
                        picks=picks, estimated_accuracy=est_acc, n_labels_used=int(len(h_idx)),
                        stop_suggested=stop, stop_reason=reason, model=model, estimates=estimates,
                        pick_agreement=[(int(a), int(n)) for a, n in pick_agreement],
-                       audit_agreement=[(int(a), int(n)) for a, n in audit_agreement])
+                       audit_agreement=rescored)
 
 
 def final_labels(n_images: int, human_idx, human_labels, propagated: Optional[Propagation],

@@ -133,13 +133,16 @@ def capped_sample(indices: np.ndarray, limit: int, random_state=0) -> np.ndarray
 
 
 def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_iter: int = 2,
-               n_folds: int = 5, weight=None, groups=None, random_state=0, cancel=None):
+               n_folds: int = 5, weight=None, groups=None, probe=(), random_state=0, cancel=None):
     """Cross-fitted self-training: relabel every non-fixed image by a classifier that never saw it.
 
     Each iteration splits the images into folds; an SVM trained on the other folds' current
     labels relabels the held-out fold.  Labels that disagree with the rest of the data are
     corrected, while an in-sample fit would merely memorise them.  ``fixed`` images (human
     labels) keep their label and always stay in the training folds' data.
+    ``probe``: fixed images that also get held-out scores (audit answers, ``pipeline.run_round``):
+    each keeps its label but sits out of one fold's training, in every iteration, and is
+    scored by that fold's model.
     Returns (labels, held-out scores (N, C) of the last iteration, the labels the last
     iteration was trained on): calibrate the scores against the latter, which the held-out
     model did not produce itself.
@@ -160,6 +163,8 @@ def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_it
     if folds < 2:
         return y, scores, y.copy()
     previous = y.copy()
+    probe = np.asarray(probe, dtype=int)
+    probe_fold = np.random.default_rng(random_state).permutation(len(probe)) % folds
     for it in range(n_iter):
         check(cancel)
         previous = y
@@ -174,10 +179,14 @@ def self_train(X, y_init: np.ndarray, fixed: np.ndarray, n_classes: int, *, n_it
             fold_of = np.random.default_rng(random_state + it).permutation(len(ug)) % folds
             gf = fold_of[np.searchsorted(ug, g)]
             splits = [(np.flatnonzero(gf != f), np.flatnonzero(gf == f)) for f in range(folds)]
-        for tr, te in splits:
-            train = np.concatenate([fixed, capped_sample(free[tr], MAX_SVM_TRAIN - len(fixed), random_state + it)])
+        for f, (tr, te) in enumerate(splits):
+            out = probe[probe_fold == f]
+            kept = fixed[~np.isin(fixed, out)] if len(out) else fixed
+            train = np.concatenate([kept, capped_sample(free[tr], MAX_SVM_TRAIN - len(kept), random_state + it)])
             clf = CalibratedSVM(n_classes, random_state=random_state).fit(X[train], y[train], w[train])
             scores[free[te]] = clf.scores(X[free[te]])
+            if len(out):
+                scores[out] = clf.scores(X[out])
             new[free[te]] = scores[free[te]].argmax(axis=1)
         y = new
     return y, scores, previous

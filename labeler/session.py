@@ -431,8 +431,8 @@ class Session:
         self.store.set_meta("random_state", int(seed))
 
     def answer_tallies(self) -> tuple[list, list]:
-        """(agreed, answered) per answered uncertainty batch (the stop signal) and per random batch
-        (``pipeline.audit``), the current batch's answers so far included."""
+        """(agreed, answered) per answered uncertainty batch (the stop signal), and the audit: the
+        latest round's re-scoring of older random answers plus the current random batch's so far."""
         picks, audit = ([tuple(p) for p in self.store.get_meta(k, [])] for k in ("pick_agreement", "audit_agreement"))
         last = (self.store.rounds() or [None])[-1]  # one read: its picks and its strategy
         answered = last and pipeline.batch_agreement(last.picks, self._predictions, self.human_labels())
@@ -441,10 +441,9 @@ class Session:
         return picks, audit
 
     def round_job(self, batch_size: int = 10, strategy: str = "auto") -> Job:
-        X = self._require_features()
-        human = self.human_labels()
-        prop = self.propagated_labels()
-        agreement, audit = self.answer_tallies()
+        X, human, prop, agreement = self._require_features(), self.human_labels(), self.propagated_labels(), \
+            self.answer_tallies()[0]
+        audited = [i for r in self.store.rounds() if r.strategy == "random" for i in r.picks if i in human]
         seed = self.random_state + self.current_round
 
         def job(progress=None, cancel=None):
@@ -454,7 +453,7 @@ class Session:
                 propagated_idx=np.fromiter(prop.keys(), dtype=int, count=len(prop)),
                 propagated_labels=np.array([e.label for e in prop.values()], dtype=object),
                 propagated_confidence=np.array([e.confidence for e in prop.values()], dtype=float),
-                batch_size=batch_size, strategy=strategy, pick_agreement=agreement, audit_agreement=audit,
+                batch_size=batch_size, strategy=strategy, pick_agreement=agreement, audit_idx=audited,
                 random_state=seed, progress=progress, cancel=cancel)
         return job
 

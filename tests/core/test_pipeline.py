@@ -199,6 +199,25 @@ def test_final_labels_after_an_audit_keep_humans_sure_and_unlabelled_at_zero(blo
     assert np.all(bare[[i for i in range(len(X)) if i not in set(h) | set(prop.idx)]] == 0.0)
 
 
+def test_the_audit_is_rescored_by_a_model_that_never_saw_each_answer():
+    """Old audit answers measure the current model: each is predicted by a self-training fold
+    that did not train on it, so an answer the rest of the data contradicts counts as missed,
+    yet the human's label still stands in the export."""
+    X, yi = make_blobs(n_samples=300, centers=[[-8, 0], [0, 8], [8, 0]], cluster_std=1.0, random_state=1)
+    y = np.array(["a", "b", "c"], dtype=object)[yi]
+    c, h, prop = _start(X, y)
+    rng = np.random.default_rng(0)
+    audited = rng.choice(np.setdiff1d(np.arange(300), h), 10, replace=False)
+    answers = y[audited].copy()
+    answers[:3] = [{"a": "b", "b": "c", "c": "a"}[v] for v in answers[:3]]  # three the data contradicts
+    human = np.concatenate([h, audited])
+    labels = np.concatenate([y[h], answers])
+    r = run_round(X, human, labels, propagated_idx=prop.idx, propagated_labels=prop.labels, audit_idx=audited)
+    assert r.audit_agreement == [(7, 10)]
+    assert list(r.predicted[audited]) == list(answers)  # human answers are never overridden
+    assert run_round(X, human, labels, propagated_idx=prop.idx, propagated_labels=prop.labels).audit_agreement == []
+
+
 def test_a_random_round_asks_a_plain_random_sample():
     """An audit must be unbiased: no spreading to typical images, every free image equally likely."""
     X, y = make_blobs(200, centers=4, random_state=0)

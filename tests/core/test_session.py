@@ -217,13 +217,18 @@ def test_random_batches_are_an_audit_and_not_heard_by_the_stop_signal(clustered_
         guess = session.prediction(i)[0]
         session.label(i, "x" if n == 0 and guess != "x" else ("y" if n == 0 else guess))
         assert session.answer_tallies()[1] == [(n, n + 1)]  # live, while the batch is answered
-    second = run_job(session.round_job(batch_size=6))
-    assert second.pick_agreement == [] and second.audit_agreement == [(5, 6)]
-    session.apply_round(second)
-    assert session.store.get_meta("audit_agreement") == [[5, 6]]
     checked = session.status()["audit"]
     assert (checked["agreed"], checked["answered"]) == (5, 6)
     assert checked["low"] < 5 / 6 < checked["high"] and checked["accuracy"] == pytest.approx(5 / 6)
+    # the next round re-scores the six answers against its own model, each predicted by a
+    # self-training fold that did not train on it
+    second = run_job(session.round_job(batch_size=6))
+    assert second.pick_agreement == []
+    [(agreed, answered)] = second.audit_agreement
+    assert answered == 6 and 0 <= agreed <= 6
+    session.apply_round(second)
+    assert session.store.get_meta("audit_agreement") == [[agreed, 6]]
+    assert (session.status()["audit"]["agreed"], session.status()["audit"]["answered"]) == (agreed, 6)
 
 
 def test_an_audit_that_finds_the_model_wrong_lowers_the_exported_confidences(clustered_session, tmp_path):

@@ -7,7 +7,8 @@ skips; the focus then moves to the next unanswered pick.  The estimated accuracy
 when it says more labels stop paying off, the stop signal are shown prominently; answers to
 rounds with the random strategy are an audit of the model (``pipeline.audit``): "Audit" asks
 AUDIT_SIZE random images blind (the model's guesses and labels are hidden, so they cannot sway
-the answers), and the answers correct the reported accuracy (``pipeline.reported_accuracy``).
+the answers), and the answers correct the reported accuracy (``pipeline.reported_accuracy``);
+each later round re-scores them against its own model.
 """
 from __future__ import annotations
 
@@ -213,7 +214,7 @@ class RoundsPanel(QWidget):
         history = [f"{r.estimated_accuracy:.1%}" for r in rounds[-5:] if r.estimated_accuracy is not None]
         trend = f" &nbsp;·&nbsp; recent rounds: {' → '.join(history)}" if len(history) > 1 else ""
         if checked is not None:  # random batches answered: what the model got right of a true sample
-            trend += (f"<br>Random audit: the model had {checked['agreed']} of your {checked['answered']} "
+            trend += (f"<br>Random audit: the model has {checked['agreed']} of your {checked['answered']} "
                       f"answers right, {checked['accuracy']:.0%} (95 % interval "
                       f"{checked['low']:.0%}–{checked['high']:.0%})")
             trend += self._reported(last.estimated_accuracy, audited)
