@@ -56,6 +56,7 @@ def audit_once(data, seed: int, budget: int, rounds: int, size: int, later: int 
             for i in session.current_picks():
                 session.label(i, truth[session.images[i].path])
             checked = pipeline.audit(session.answer_tallies()[1])
+            checked["human_share"] = len(session.human_labels()) / session.n_images  # for reported_accuracy
             rows = session.final_labels()
             model_conf = {i: conf for i, (_label, conf, _round) in session.predictions().items()}
             after = _later_rounds(session, truth, later, checked) if later else None
@@ -83,8 +84,9 @@ def _later_rounds(session, truth: dict, later: int, first: dict) -> tuple:
     accuracy = float(np.mean([r.label == truth[r.path] for r in session.final_labels()]))
     estimate = session.rounds[-1].estimated_accuracy
     rescored = session.answer_tallies()[1]
-    return (accuracy, pipeline.audit(rescored), pipeline.reported_accuracy(estimate, rescored)["accuracy"],
-            pipeline.reported_accuracy(estimate, [(first["agreed"], first["answered"])])["accuracy"])
+    share = len(session.human_labels()) / session.n_images
+    return (accuracy, pipeline.audit(rescored), pipeline.reported_accuracy(estimate, rescored, share)["accuracy"],
+            pipeline.reported_accuracy(estimate, [(first["agreed"], first["answered"])], share)["accuracy"])
 
 
 def main(argv=None) -> str:
@@ -114,7 +116,8 @@ def main(argv=None) -> str:
         model = np.array([run[1] for run in runs])
         audits = [run[2] for run in runs]
         checked = np.array([c["accuracy"] for c in audits])
-        reported = [pipeline.reported_accuracy(e, [(c["agreed"], c["answered"])]) for e, c in zip(model, audits)]
+        reported = [pipeline.reported_accuracy(e, [(c["agreed"], c["answered"])], c["human_share"])
+                    for e, c in zip(model, audits)]
         shown = np.array([r["accuracy"] for r in reported])
         believed = np.mean([r["model_weight"] for r in reported])
         inside = sum(c["low"] <= t <= c["high"] for t, c in zip(truth, audits))

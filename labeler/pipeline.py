@@ -178,7 +178,8 @@ MODEL_TRUST = 0.8      # prior probability that the model's estimate is right
 MODEL_SPREAD = 0.01    # how far from the truth a right estimate is (standard deviation)
 
 
-def reported_accuracy(estimate: Optional[float], audit_agreement: Sequence = ()) -> Optional[dict]:
+def reported_accuracy(estimate: Optional[float], audit_agreement: Sequence = (), human_share: float = 0.0
+                      ) -> Optional[dict]:
     """The label accuracy the app reports: the model's estimate, corrected by any random audit.
 
     The model's estimate averages over every image, so it is precise, but it is blind to
@@ -188,16 +189,22 @@ def reported_accuracy(estimate: Optional[float], audit_agreement: Sequence = ())
     answers weigh them.  Returns {"accuracy": posterior mean, "low", "high": 95 % credible
     interval, "model_weight": posterior probability that the model is right, "answered"};
     before any audit answer, just the estimate (None for the rest); None without either.
+    An audit only asks about machine labels (a random batch never picks a human-labelled
+    image), while the estimate counts human labels as right: with ``human_share`` h of the
+    images human-labelled, the audit speaks of (accuracy - h) / (1 - h), so the weighing is
+    done on that scale and the result reported on the whole pool's (h + (1 - h) x).
     """
     agreed, answered = _totals(audit_agreement)
     if answered == 0:  # nothing to weigh the model against
         return None if estimate is None else {"accuracy": float(estimate), "low": None, "high": None,
                                                "model_weight": None, "answered": 0}
-    p = np.linspace(0.0, 1.0, 2001)
+    h = min(max(float(human_share), 0.0), 0.999)
+    p = np.linspace(0.0, 1.0, 2001)  # accuracy of the machine labels
     if estimate is None:
         model = np.zeros_like(p)
     else:
-        model = np.exp(-0.5 * ((p - float(estimate)) / MODEL_SPREAD) ** 2)
+        machine = min(max((float(estimate) - h) / (1.0 - h), 0.0), 1.0)
+        model = np.exp(-0.5 * ((p - machine) / MODEL_SPREAD) ** 2)
         model /= model.mean()  # a density on [0, 1], like the uniform alternative
     with np.errstate(divide="ignore", invalid="ignore"):
         loglik = np.nan_to_num(agreed * np.log(p), nan=0.0, neginf=-np.inf) + \
@@ -208,26 +215,28 @@ def reported_accuracy(estimate: Optional[float], audit_agreement: Sequence = ())
     post = right + unknown
     post /= post.sum()
     cdf = np.cumsum(post)
-    return {"accuracy": float((p * post).sum()), "low": float(p[np.searchsorted(cdf, 0.025)]),
-            "high": float(p[min(np.searchsorted(cdf, 0.975), len(p) - 1)]),
+    pool = lambda x: float(h + (1.0 - h) * x)  # noqa: E731
+    return {"accuracy": pool((p * post).sum()), "low": pool(p[np.searchsorted(cdf, 0.025)]),
+            "high": pool(p[min(np.searchsorted(cdf, 0.975), len(p) - 1)]),
             "model_weight": float(right.sum() / (right.sum() + unknown.sum())), "answered": answered}
 
 
-def audited_confidence(confidence, estimate: Optional[float], audit_agreement: Sequence = ()) -> np.ndarray:
+def audited_confidence(confidence, estimate: Optional[float], audit_agreement: Sequence = (),
+                       human_share: float = 0.0) -> np.ndarray:
     """Exported confidences once an audit has weighed the model (``reported_accuracy``).
 
     If the model is right, its confidences mean what they say; if it knows nothing, an
     image's chance of being right is the audit's share, whatever the model claims (letters
     in 10 fonts: labels the model is 99 % sure of are 67 % right).  So each confidence
     becomes w c + (1 - w) a, with w the model's posterior weight and a the audit's posterior
-    mean, (agreed + 1) / (answered + 2); their mean is then about the reported accuracy.  Unchanged
-    before any audit answer.
+    mean, (agreed + 1) / (answered + 2); their mean is then about the reported accuracy of the
+    machine labels.  ``confidence``: machine labels' only.  Unchanged before any audit answer.
     """
     confidence = np.asarray(confidence, dtype=float)
     agreed, answered = _totals(audit_agreement)
     if answered == 0:
         return confidence
-    w = reported_accuracy(estimate, audit_agreement)["model_weight"]
+    w = reported_accuracy(estimate, audit_agreement, human_share)["model_weight"]
     return w * confidence + (1.0 - w) * (agreed + 1) / (answered + 2)
 
 
@@ -404,9 +413,9 @@ def final_labels(n_images: int, human_idx, human_labels, propagated: Optional[Pr
         agree = np.array([p is not None and p == q for p, q in zip(prop_lab, labels)], dtype=bool)
         source[:] = "predicted"
         source[agree] = "propagated"
-    known = np.array([v is not None for v in labels], dtype=bool)
-    conf[known] = audited_confidence(conf[known], estimate, audit_agreement)
     h_idx = np.asarray(human_idx, dtype=int)
+    known = np.array([v is not None for v in labels], dtype=bool)
+    conf[known] = audited_confidence(conf[known], estimate, audit_agreement, len(h_idx) / max(n_images, 1))
     labels[h_idx] = np.asarray(human_labels, dtype=object)
     source[h_idx] = "human"
     conf[h_idx] = 1.0

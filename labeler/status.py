@@ -31,6 +31,7 @@ def session_status(session: "Session") -> dict:
         "estimated_accuracy": estimate,
         "stop_suggested": rounds[-1].stop_suggested if rounds else False,
         "audit": audit(audited),  # the answers to random batches, or None
-        "reported_accuracy": reported_accuracy(estimate, audited),  # the estimate weighed against the audit
+        # the estimate weighed against the audit
+        "reported_accuracy": reported_accuracy(estimate, audited, by_source.get("human", 0) / max(session.n_images, 1)),
         "schema_version": session.store.schema_version,
     }

@@ -169,6 +169,18 @@ def test_reported_accuracy_trusts_the_model_until_an_audit_contradicts_it():
     assert wider["model_weight"] == 0.0 and wider["accuracy"] == pytest.approx(13 / 22, abs=1e-3)
 
 
+def test_reported_accuracy_counts_human_labels_the_audit_never_asks_about():
+    """Random batches skip human-labelled images; the estimate and the truth count them as right.
+    Half the pool human-labelled and 12 of 20 machine labels right means about 80 % overall."""
+    alone = pipeline.reported_accuracy(None, [(12, 20)], human_share=0.5)
+    assert alone["accuracy"] == pytest.approx(0.5 + 0.5 * 13 / 22, abs=1e-3)
+    assert 0.5 < alone["low"] < alone["accuracy"] < alone["high"] < 1.0
+    # a pool estimate of 99 % with half the pool human means 98 % machine labels: 20 of 20 agree
+    assert pipeline.reported_accuracy(0.99, [(20, 20)], human_share=0.5)["model_weight"] > 0.9
+    # ...while on the machine scale alone the same claim is contradicted by 16 of 20
+    assert pipeline.reported_accuracy(0.99, [(16, 20)], human_share=0.5)["model_weight"] < 0.5
+
+
 def test_audited_confidence_weighs_the_model_against_the_audit():
     c = np.array([0.999, 0.99, 0.9, 0.6])
     assert np.array_equal(pipeline.audited_confidence(c, 0.98), c)  # no audit: as the model says

@@ -169,7 +169,8 @@ class ExportDialog(QDialog):
         ``pipeline.audited_confidence``)."""
         tallies = session.answer_tallies()[1]
         rounds = session.rounds
-        reported = reported_accuracy(rounds[-1].estimated_accuracy if rounds else None, tallies)
+        reported = reported_accuracy(rounds[-1].estimated_accuracy if rounds else None, tallies,
+                                     len(session.human_labels()) / max(session.n_images, 1))
         if not reported or not reported["answered"]:
             return ""
         return (f"<br>Machine confidences are weighed against your audit of {reported['answered']} answers: "

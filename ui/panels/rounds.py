@@ -217,7 +217,7 @@ class RoundsPanel(QWidget):
             trend += (f"<br>Random audit: the model has {checked['agreed']} of your {checked['answered']} "
                       f"answers right, {checked['accuracy']:.0%} (95 % interval "
                       f"{checked['low']:.0%}–{checked['high']:.0%})")
-            trend += self._reported(last.estimated_accuracy, audited)
+            trend += self._reported(last.estimated_accuracy, audited, len(s.human_labels()) / max(s.n_images, 1))
         self.accuracy_label.setText(f"Round {last.round} · trained on {last.n_labels} human labels · "
                                     f"{'the model estimates' if checked is not None else 'estimated accuracy'} "
                                     f"{accuracy}{trend}")
@@ -228,9 +228,9 @@ class RoundsPanel(QWidget):
             self.stop_banner.setText(f"⚑ More labels have stopped paying off: {last.stop_reason}. {advice}")
 
     @staticmethod
-    def _reported(estimate, audited) -> str:
+    def _reported(estimate, audited, human_share: float = 0.0) -> str:
         """The accuracy to believe once an audit exists, and a warning when it overrules the model."""
-        r = reported_accuracy(estimate, audited)
+        r = reported_accuracy(estimate, audited, human_share)
         text = (f"<br>Best estimate with your audit: <b>{r['accuracy']:.1%}</b> "
                 f"(95 % credible {r['low']:.0%}–{r['high']:.0%})")
         if estimate is None:
