@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from .pipeline import audit, reported_accuracy
 
 if TYPE_CHECKING:
     from .session import Session
+
+
+def session_reported_accuracy(session: "Session") -> Optional[dict]:
+    """``pipeline.reported_accuracy`` of the session as it stands: the latest round's estimate,
+    the audit's answers and the share of images a human labelled."""
+    rounds = session.rounds
+    return reported_accuracy(rounds[-1].estimated_accuracy if rounds else None, session.answer_tallies()[1],
+                             len(session.human_labels()) / max(session.n_images, 1))
 
 
 def session_status(session: "Session") -> dict:
@@ -31,7 +39,6 @@ def session_status(session: "Session") -> dict:
         "estimated_accuracy": estimate,
         "stop_suggested": rounds[-1].stop_suggested if rounds else False,
         "audit": audit(audited),  # the answers to random batches, or None
-        # the estimate weighed against the audit
-        "reported_accuracy": reported_accuracy(estimate, audited, by_source.get("human", 0) / max(session.n_images, 1)),
+        "reported_accuracy": session_reported_accuracy(session),  # the estimate weighed against the audit
         "schema_version": session.store.schema_version,
     }

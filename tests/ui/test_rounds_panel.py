@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from labeler.pipeline import STRATEGIES
+from labeler.pipeline import STRATEGIES, reported_accuracy
 from ui.panels.rounds import RoundsPanel
 
 
@@ -181,12 +181,14 @@ def test_audit_is_blind_and_its_answers_overrule_a_wrong_estimate(qtbot, panel):
 
 
 def test_the_audit_line_says_whether_the_audit_settles_the_estimate():
-    agreeing = RoundsPanel._reported(0.98, [(20, 20)])
+    def line(estimate, tallies):
+        return RoundsPanel._reported(estimate, reported_accuracy(estimate, tallies))
+    agreeing = line(0.98, [(20, 20)])
     assert "Best estimate with your audit" in agreeing
     assert "does not settle" not in agreeing and "contradicts" not in agreeing
-    open_question = RoundsPanel._reported(0.984, [(18, 20)])  # the model keeps 0.79 of its weight
+    open_question = line(0.984, [(18, 20)])  # the model keeps 0.79 of its weight
     assert "does not settle it yet" in open_question and "contradicts" not in open_question
-    contradicted = RoundsPanel._reported(0.993, [(16, 20)])
+    contradicted = line(0.993, [(16, 20)])
     assert "contradicts the model's own estimate" in contradicted and "too high" in contradicted
-    assert "too low" in RoundsPanel._reported(0.6, [(20, 20)])  # an audit can also find the model too humble
-    assert "contradicts" not in RoundsPanel._reported(None, [(16, 20)])  # no model estimate to contradict
+    assert "too low" in line(0.6, [(20, 20)])  # an audit can also find the model too humble
+    assert "contradicts" not in line(None, [(16, 20)])  # no model estimate to contradict

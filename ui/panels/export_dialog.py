@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
 
 from labeler.export import ALL_SOURCES
 from labeler.export_preview import ExportPreview, preview_counts
-from labeler.pipeline import reported_accuracy
+from labeler.status import session_reported_accuracy
 
 SOURCE_TEXT = {"human": "&Human labels", "propagated": "&Propagated from clusters", "predicted": "P&redicted by the model"}
 
@@ -167,10 +167,7 @@ class ExportDialog(QDialog):
     def _audit_text(session) -> str:
         """Why machine confidences differ from the model's once an audit exists (see
         ``pipeline.audited_confidence``)."""
-        tallies = session.answer_tallies()[1]
-        rounds = session.rounds
-        reported = reported_accuracy(rounds[-1].estimated_accuracy if rounds else None, tallies,
-                                     len(session.human_labels()) / max(session.n_images, 1))
+        reported = session_reported_accuracy(session)
         if not reported or not reported["answered"]:
             return ""
         return (f"<br>Machine confidences are weighed against your audit of {reported['answered']} answers: "

@@ -17,7 +17,8 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from labeler.pipeline import STRATEGIES, audit, reported_accuracy
+from labeler.pipeline import STRATEGIES, audit
+from labeler.status import session_reported_accuracy
 from ui.panels.label_keys import ClassEntry, LabelKeys
 from ui.thumbnails import ThumbnailModel, ThumbnailView
 
@@ -207,8 +208,7 @@ class RoundsPanel(QWidget):
             self.stop_banner.hide()
             return
         last = rounds[-1]
-        audited = s.answer_tallies()[1]
-        checked = audit(audited)
+        checked = audit(s.answer_tallies()[1])
         accuracy = "not estimated yet (needs 2+ human labels)" if last.estimated_accuracy is None \
             else f"{last.estimated_accuracy:.1%}" if checked is not None else f"<b>{last.estimated_accuracy:.1%}</b>"
         history = [f"{r.estimated_accuracy:.1%}" for r in rounds[-5:] if r.estimated_accuracy is not None]
@@ -217,7 +217,7 @@ class RoundsPanel(QWidget):
             trend += (f"<br>Random audit: the model has {checked['agreed']} of your {checked['answered']} "
                       f"answers right, {checked['accuracy']:.0%} (95 % interval "
                       f"{checked['low']:.0%}–{checked['high']:.0%})")
-            trend += self._reported(last.estimated_accuracy, audited, len(s.human_labels()) / max(s.n_images, 1))
+            trend += self._reported(last.estimated_accuracy, session_reported_accuracy(s))
         self.accuracy_label.setText(f"Round {last.round} · trained on {last.n_labels} human labels · "
                                     f"{'the model estimates' if checked is not None else 'estimated accuracy'} "
                                     f"{accuracy}{trend}")
@@ -228,9 +228,9 @@ class RoundsPanel(QWidget):
             self.stop_banner.setText(f"⚑ More labels have stopped paying off: {last.stop_reason}. {advice}")
 
     @staticmethod
-    def _reported(estimate, audited, human_share: float = 0.0) -> str:
-        """The accuracy to believe once an audit exists, and a warning when it overrules the model."""
-        r = reported_accuracy(estimate, audited, human_share)
+    def _reported(estimate, r: dict) -> str:
+        """The accuracy to believe once an audit exists (``r``: ``pipeline.reported_accuracy``),
+        and a warning when it overrules the model's ``estimate``."""
         text = (f"<br>Best estimate with your audit: <b>{r['accuracy']:.1%}</b> "
                 f"(95 % credible {r['low']:.0%}–{r['high']:.0%})")
         if estimate is None:
