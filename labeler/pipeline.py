@@ -233,11 +233,21 @@ def audited_confidence(confidence, estimate: Optional[float], audit_agreement: S
     machine labels.  ``confidence``: machine labels' only.  Unchanged before any audit answer.
     """
     confidence = np.asarray(confidence, dtype=float)
+    weights = audit_weights(estimate, audit_agreement, human_share)
+    if weights is None:
+        return confidence
+    w, a = weights
+    return w * confidence + (1.0 - w) * a
+
+
+def audit_weights(estimate: Optional[float], audit_agreement: Sequence = (), human_share: float = 0.0
+                  ) -> Optional[tuple[float, float]]:
+    """(w, a) of ``audited_confidence``: the model's posterior weight and the audit's posterior
+    mean; None before any audit answer."""
     agreed, answered = _totals(audit_agreement)
     if answered == 0:
-        return confidence
-    w = reported_accuracy(estimate, audit_agreement, human_share)["model_weight"]
-    return w * confidence + (1.0 - w) * (agreed + 1) / (answered + 2)
+        return None
+    return reported_accuracy(estimate, audit_agreement, human_share)["model_weight"], (agreed + 1) / (answered + 2)
 
 
 def _label_groups(X, h_idx, h_cls, y) -> np.ndarray:

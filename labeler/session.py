@@ -55,6 +55,7 @@ class Session:
         self._listeners: list[Callable[[str], None]] = []
         self._revision = 0                     # bumped on every change; keys the export-rows cache
         self._rows_cache: tuple[int, list] = (-1, [])
+        self._human_cache: tuple[int, dict] = (-1, {})  # human_labels, keyed the same way
         self.features: Optional[np.ndarray] = None
         self.feature_info: dict = store.get_meta("features", {}) or {}
         self.clustering: Optional[clustering_mod.Clustering] = None
@@ -183,10 +184,8 @@ class Session:
     def feature_check_job(self, candidates: Optional[Sequence[str]] = None, cache_dir: Optional[str] = None) -> Job:
         """Score each candidate space by how well it separates the human labels so far and
         recommend a switch when another one is clearly better (see ``feature_check.py``).
-
         Computes vectors for the human-labelled images only (cached under ``cache_dir``,
-        default the session's). Returns a ``FeatureCheck``; ``apply_feature_check`` keeps it.
-        """
+        default the session's). Returns a ``FeatureCheck``; ``apply_feature_check`` keeps it."""
         human = self.human_labels()
         rows = sorted(human)
         labels = [human[i] for i in rows]
@@ -333,7 +332,10 @@ class Session:
         return event is not None and event.source == UNSURE
 
     def human_labels(self) -> dict[int, str]:
-        return {i: e.label for i, e in self._labels.items() if e.source == LabelSource.HUMAN.value}
+        if self._human_cache[0] != self._revision:  # a pass over every label event: 20 ms at 100k images
+            self._human_cache = (self._revision, {i: e.label for i, e in self._labels.items()
+                                                  if e.source == LabelSource.HUMAN.value})
+        return dict(self._human_cache[1])
 
     def propagated_labels(self) -> dict[int, LabelEvent]:
         return {i: e for i, e in self._labels.items() if e.source == LabelSource.PROPAGATED.value}
@@ -407,9 +409,7 @@ class Session:
 
     def propagate(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None) -> int:
         """Give each labeled representative's label to the closest ``percentile`` % of its cluster.
-
-        One undoable action. Human labels are excluded, so they are never overwritten.
-        """
+        One undoable action. Human labels are excluded, so they are never overwritten."""
         percentile = self.percentile if percentile is None else float(percentile)
         prop = self.propagation_preview(percentile, clusters)
         self.store.set_meta("percentile", percentile)

@@ -2,20 +2,35 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from .pipeline import audit, reported_accuracy
+from .pipeline import audit, audit_weights, reported_accuracy
 
 if TYPE_CHECKING:
     from .session import Session
 
 
-def session_reported_accuracy(session: "Session") -> Optional[dict]:
-    """``pipeline.reported_accuracy`` of the session as it stands: the latest round's estimate,
-    the audit's answers and the share of images a human labelled."""
+def _audit_inputs(session: "Session") -> tuple:
+    """The latest round's estimate, the audit's answers and the share of images a human labelled."""
     rounds = session.rounds
-    return reported_accuracy(rounds[-1].estimated_accuracy if rounds else None, session.answer_tallies()[1],
-                             len(session.human_labels()) / max(session.n_images, 1))
+    return (rounds[-1].estimated_accuracy if rounds else None, session.answer_tallies()[1],
+            len(session.human_labels()) / max(session.n_images, 1))
+
+
+def session_reported_accuracy(session: "Session") -> Optional[dict]:
+    """``pipeline.reported_accuracy`` of the session as it stands."""
+    return reported_accuracy(*_audit_inputs(session))
+
+
+def machine_confidence_map(session: "Session") -> Callable[[float], float]:
+    """The export's map from a machine label's own confidence to the audited one
+    (``pipeline.audited_confidence``), for per-image display: worked out once per change of
+    the session, applied per paint.  The identity before any audit answer."""
+    weights = audit_weights(*_audit_inputs(session))
+    if weights is None:
+        return lambda c: c
+    w, a = weights
+    return lambda c: w * c + (1.0 - w) * a
 
 
 def session_status(session: "Session") -> dict:

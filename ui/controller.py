@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from labeler.feature_check import check_due
 from labeler.session import Session
+from labeler.status import machine_confidence_map
 from ui.gcpause import freeze_long_lived
 from ui.workers import JobRunner
 
@@ -82,6 +83,9 @@ class SessionController(QObject):
         self.session: Optional[Session] = None
         self.runner = JobRunner(self)
         self._checking = False  # an automatic feature check is running
+        # machine confidences as the export writes them (weighed against any audit): worked
+        # out once per change of labels or rounds, applied per painted thumbnail
+        self._machine_confidence: Callable[[float], float] = lambda c: c
         self.runner.failed.connect(self.errorOccurred)
         self.runner.message.connect(self.status)
         self._signals = {"labels": self.labelsChanged, "classes": self.classesChanged,
@@ -101,6 +105,7 @@ class SessionController(QObject):
     def _adopt(self, session: Session) -> None:
         self.close_session(emit=False)
         self.session = session
+        self._machine_confidence = machine_confidence_map(session)
         session.subscribe(self._on_event)
         if session.path != ":memory:":
             self._remember(session.path)
@@ -154,6 +159,8 @@ class SessionController(QObject):
             self.sessionChanged.emit()
 
     def _on_event(self, what: str) -> None:
+        if what in ("labels", "rounds") and self.session is not None:  # before the views repaint
+            self._machine_confidence = machine_confidence_map(self.session)
         signal = self._signals.get(what)
         if signal is not None:
             signal.emit()
@@ -352,7 +359,8 @@ class SessionController(QObject):
 
     # ------------------------------------------------------------------ label display helpers
     def display_label(self, index: int) -> tuple[str, str, float]:
-        """(label text, source, confidence) as the grids show it: human/propagated, else prediction."""
+        """(label text, source, confidence) as the grids show it: human/propagated, else prediction;
+        a machine label's confidence as the export writes it (weighed against any audit)."""
         s = self.session
         if s is None:
             return "", "", 0.0
@@ -360,10 +368,11 @@ class SessionController(QObject):
             return "?", "unsure", 0.0
         info = s.label_of(index)
         if info is not None and info.label is not None:
-            return info.label, info.source, float(info.confidence)
+            conf = float(info.confidence)
+            return info.label, info.source, conf if info.source == "human" else self._machine_confidence(conf)
         pred = s.prediction(index)
         if pred is not None:
-            return pred[0], "predicted", float(pred[1])
+            return pred[0], "predicted", self._machine_confidence(float(pred[1]))
         return "", "", 0.0
 
     def suggestion(self, index: int) -> Optional[str]:

@@ -77,6 +77,12 @@ def test_the_summary_says_when_an_audit_weighs_the_confidences(dialog, labeled):
     assert "weighed against your audit of 6 answers" in text and "keeps 0 % of its say" in text
     machine = [r.confidence for r in s.final_labels() if r.label is not None and r.source != "human"]
     assert machine and max(machine) < 0.2  # 0 of 6 right: no machine label is worth more than that
+    # the grids show the same confidence the export writes
+    rows = s.final_labels()
+    shown = [(labeled.display_label(i)[2], rows[i].confidence) for i in range(s.n_images)
+             if s.label_of(i) is None and rows[i].source == "predicted"]
+    assert shown and all(a == pytest.approx(b) for a, b in shown)
+    assert all(labeled.display_label(i)[2] == 1.0 for i in s.human_labels())
 
 
 def test_export_csv_writes_exactly_the_filtered_rows(qtbot, dialog, labeled, tmp_path):
