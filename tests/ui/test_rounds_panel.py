@@ -133,7 +133,7 @@ def test_a_random_round_is_shown_as_an_audit_that_moves_with_each_answer(qtbot, 
     _run_round(qtbot, panel, batch=4)
     assert "Random audit" not in panel.accuracy_label.text()  # nothing answered yet
     panel.correct(s.prediction(panel.current())[0])  # the answer the model had predicted
-    assert "the model has 1 of your 1 answers right" in panel.accuracy_label.text()
+    assert "the current model has 1 of your 1 answers right" in panel.accuracy_label.text()
     assert "Best estimate with your audit" in panel.accuracy_label.text()
     panel.strategy_combo.setCurrentIndex(panel.strategy_combo.findData("auto"))
     _run_round(qtbot, panel, batch=4)  # the audit stays, re-scored; this uncertainty batch is not part of it
@@ -171,7 +171,7 @@ def test_audit_is_blind_and_its_answers_overrule_a_wrong_estimate(qtbot, panel):
         panel.correct(wrong)
         assert m.data(m.index(m.row_of(i)), m.LabelRole) == wrong  # the human's own answer shows
     text = panel.accuracy_label.text()
-    assert "the model has 0 of your 6 answers right" in text
+    assert "the current model has 0 of your 6 answers right" in text
     assert "contradicts the model's own estimate" in text
     reported = s.status()["reported_accuracy"]
     assert reported["answered"] == 6 and reported["accuracy"] < 0.3 and reported["model_weight"] < 0.5

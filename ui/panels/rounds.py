@@ -214,7 +214,7 @@ class RoundsPanel(QWidget):
         history = [f"{r.estimated_accuracy:.1%}" for r in rounds[-5:] if r.estimated_accuracy is not None]
         trend = f" &nbsp;·&nbsp; recent rounds: {' → '.join(history)}" if len(history) > 1 else ""
         if checked is not None:  # random batches answered: what the model got right of a true sample
-            trend += (f"<br>Random audit: the model has {checked['agreed']} of your {checked['answered']} "
+            trend += (f"<br>Random audit: the current model has {checked['agreed']} of your {checked['answered']} "
                       f"answers right, {checked['accuracy']:.0%} (95 % interval "
                       f"{checked['low']:.0%}–{checked['high']:.0%})")
             trend += self._reported(last.estimated_accuracy, session_reported_accuracy(s))
