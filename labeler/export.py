@@ -15,6 +15,7 @@ import numpy as np
 
 from . import pipeline, propagation
 from .atomic import atomic_open
+from .status import audit_inputs
 from .types import LabelSource, check, report
 
 if TYPE_CHECKING:
@@ -58,11 +59,11 @@ def build_export_rows(session: "Session") -> list[ExportRow]:
             cluster=np.array([prop_events[i].cluster if prop_events[i].cluster is not None else -1 for i in ids]),
             rank=np.array([prop_events[i].rank if prop_events[i].rank is not None else -1 for i in ids]))
     stored = session.predictions()
-    rounds = session.store.rounds()
+    estimate, audited, _human_share = audit_inputs(session)  # final_labels derives the share itself
     labels, sources, confidence = pipeline.final_labels(
         n, np.fromiter(human.keys(), dtype=int, count=len(human)),
         np.array(list(human.values()), dtype=object), prop, _as_arrays(stored, n),
-        estimate=rounds[-1].estimated_accuracy if rounds else None, audit_agreement=session.answer_tallies()[1])
+        estimate=estimate, audit_agreement=audited)
     rows = []
     for i, rec in enumerate(session.images):
         info = session.label_of(i)

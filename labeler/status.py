@@ -10,8 +10,9 @@ if TYPE_CHECKING:
     from .session import Session
 
 
-def _audit_inputs(session: "Session") -> tuple:
-    """The latest round's estimate, the audit's answers and the share of images a human labelled."""
+def audit_inputs(session: "Session") -> tuple:
+    """(the latest round's estimate, the audit's (agreed, answered) tallies, the share of images a
+    human labelled): what ``pipeline.reported_accuracy`` and ``audited_confidence`` weigh."""
     rounds = session.rounds
     return (rounds[-1].estimated_accuracy if rounds else None, session.answer_tallies()[1],
             len(session.human_labels()) / max(session.n_images, 1))
@@ -19,14 +20,14 @@ def _audit_inputs(session: "Session") -> tuple:
 
 def session_reported_accuracy(session: "Session") -> Optional[dict]:
     """``pipeline.reported_accuracy`` of the session as it stands."""
-    return reported_accuracy(*_audit_inputs(session))
+    return reported_accuracy(*audit_inputs(session))
 
 
 def machine_confidence_map(session: "Session") -> Callable[[float], float]:
     """The export's map from a machine label's own confidence to the audited one
     (``pipeline.audited_confidence``), for per-image display: worked out once per change of
     the session, applied per paint.  The identity before any audit answer."""
-    weights = audit_weights(*_audit_inputs(session))
+    weights = audit_weights(*audit_inputs(session))
     if weights is None:
         return lambda c: c
     w, a = weights
@@ -38,8 +39,7 @@ def session_status(session: "Session") -> dict:
     rows = session.final_labels()
     by_source = Counter(r.source for r in rows if r.label is not None)
     rounds = session.store.rounds()
-    estimate = rounds[-1].estimated_accuracy if rounds else None
-    audited = session.answer_tallies()[1]
+    estimate, audited, human_share = audit_inputs(session)
     return {
         "session": session.path, "image_root": session.root, "images": session.n_images,
         "skipped": len(session.store.skipped()), "classes": session.classes,
@@ -54,6 +54,6 @@ def session_status(session: "Session") -> dict:
         "estimated_accuracy": estimate,
         "stop_suggested": rounds[-1].stop_suggested if rounds else False,
         "audit": audit(audited),  # the answers to random batches, or None
-        "reported_accuracy": session_reported_accuracy(session),  # the estimate weighed against the audit
+        "reported_accuracy": reported_accuracy(estimate, audited, human_share),  # estimate weighed by the audit
         "schema_version": session.store.schema_version,
     }

@@ -17,8 +17,8 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from labeler.pipeline import STRATEGIES, audit
-from labeler.status import session_reported_accuracy
+from labeler.pipeline import STRATEGIES, audit, reported_accuracy
+from labeler.status import audit_inputs
 from ui.panels.label_keys import ClassEntry, LabelKeys
 from ui.thumbnails import ThumbnailModel, ThumbnailView
 
@@ -208,7 +208,8 @@ class RoundsPanel(QWidget):
             self.stop_banner.hide()
             return
         last = rounds[-1]
-        checked = audit(s.answer_tallies()[1])
+        estimate, audited, human_share = audit_inputs(s)  # one read of the rounds and the tallies
+        checked = audit(audited)
         accuracy = "not estimated yet (needs 2+ human labels)" if last.estimated_accuracy is None \
             else f"{last.estimated_accuracy:.1%}" if checked is not None else f"<b>{last.estimated_accuracy:.1%}</b>"
         history = [f"{r.estimated_accuracy:.1%}" for r in rounds[-5:] if r.estimated_accuracy is not None]
@@ -217,7 +218,7 @@ class RoundsPanel(QWidget):
             trend += (f"<br>Random audit: the current model has {checked['agreed']} of your {checked['answered']} "
                       f"answers right, {checked['accuracy']:.0%} (95 % interval "
                       f"{checked['low']:.0%}–{checked['high']:.0%})")
-            trend += self._reported(last.estimated_accuracy, session_reported_accuracy(s))
+            trend += self._reported(estimate, reported_accuracy(estimate, audited, human_share))
         self.accuracy_label.setText(f"Round {last.round} · trained on {last.n_labels} human labels · "
                                     f"{'the model estimates' if checked is not None else 'estimated accuracy'} "
                                     f"{accuracy}{trend}")
