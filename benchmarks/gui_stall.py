@@ -9,6 +9,9 @@ all in one run and one process:
   features   controller.start_features, then start_clustering (jobs on workers; the
              apply_* on the GUI thread is part of what is measured)
   scroll     a 20,000-item ThumbnailView scrolled by a QTimer (thumbnails decode async)
+  label      after every representative is labelled, propagated and a round applied (set up
+             outside the measurement), one human label every 300 ms with the grid and the
+             classes panel on screen: each label repaints badges and recounts the classes
 
 Prints p50 / p99 / max gap in ms per phase and their ratio to idle.  Target: p99 < 50 ms,
 max < 200 ms.  Runs offscreen by default.  Usage:
@@ -115,7 +118,7 @@ class Bench(QObject):
         self.results: dict[str, dict] = {}
         self.notes: list[str] = []
         self.work = tempfile.mkdtemp(prefix="gui-stall-")
-        self.phases = [self.phase_idle, self.phase_scan, self.phase_features, self.phase_scroll]
+        self.phases = [self.phase_idle, self.phase_scan, self.phase_features, self.phase_scroll, self.phase_label]
         self._phase_name = ""
         self._phase_started = 0.0
         self.events: list[tuple[int, str]] = []  # (ns on the heartbeat clock, what happened)
@@ -224,6 +227,36 @@ class Bench(QObject):
         self._scroll_timer.timeout.connect(step)
         self._scroll_timer.start()
 
+    def phase_label(self) -> None:
+        from ui.panels.classes import ClassesPanel
+        s = self.controller.session
+        classes = [f"shape {c}" for c in "abcdefgh"]
+        for n, rep in enumerate(s.representatives()):  # set-up, not measured
+            s.label(rep, classes[n % len(classes)])
+        s.propagate()
+        self.panel = ClassesPanel(self.controller)
+        self.panel.show()
+        self.controller.start_round(10, on_done=lambda _r: self._label_measured())
+
+    def _label_measured(self) -> None:
+        s = self.controller.session
+        human = s.human_labels()
+        todo = [i for i in range(0, s.n_images, 97) if i not in human][:self.args.labels]
+        self.view.scrollTo(self.model.index(todo[0], 0))
+        self._begin("label")
+        self._label_timer = QTimer(self, interval=300)
+
+        def step() -> None:
+            if not todo:
+                self._label_timer.stop()
+                self._end(f"({self.args.labels} labels, {s.n_images} images, after a round)")
+                return
+            i = todo.pop(0)
+            self._event(f"label image {i}")
+            self.controller.label(i, "shape a")
+        self._label_timer.timeout.connect(step)
+        self._label_timer.start()
+
 
 def report(bench: Bench, args) -> dict:
     idle = bench.results.get("idle")
@@ -231,7 +264,7 @@ def report(bench: Bench, args) -> dict:
     print(f"GUI-thread heartbeat every {args.interval} ms; gap between beats in ms (ratio to idle)")
     print(f"{'phase':22s} {'beats':>7s} {'p50':>14s} {'p99':>14s} {'max':>16s}  verdict")
     out = {}
-    for name in ("idle", "scan", "features+clustering", "scroll"):
+    for name in ("idle", "scan", "features+clustering", "scroll", "label"):
         r = bench.results.get(name)
         if r is None:
             continue
@@ -260,6 +293,7 @@ def main(argv=None) -> int:
     parser.add_argument("--idle-seconds", type=int, default=3)
     parser.add_argument("--scroll-seconds", type=float, default=15.0)
     parser.add_argument("--scroll-px", type=int, default=120, help="pixels per 16 ms scroll step")
+    parser.add_argument("--labels", type=int, default=20, help="human labels in the label phase")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
     if args.folder is None:

@@ -420,11 +420,11 @@ def final_labels(n_images: int, human_idx, human_labels, propagated: Optional[Pr
     if round_result is not None:
         labels[:] = round_result.predicted
         conf[:] = round_result.confidence
-        agree = np.array([p is not None and p == q for p, q in zip(prop_lab, labels)], dtype=bool)
+        agree = np.not_equal(prop_lab, None) & np.equal(prop_lab, labels)
         source[:] = "predicted"
         source[agree] = "propagated"
     h_idx = np.asarray(human_idx, dtype=int)
-    known = np.array([v is not None for v in labels], dtype=bool)
+    known = np.not_equal(labels, None)
     conf[known] = audited_confidence(conf[known], estimate, audit_agreement, len(h_idx) / max(n_images, 1))
     labels[h_idx] = np.asarray(human_labels, dtype=object)
     source[h_idx] = "human"

@@ -74,15 +74,3 @@ def nearest_point(xy: np.ndarray, candidates: Sequence[int], target: tuple[float
         return None
     d = np.sum((np.asarray(xy, float)[candidates] - np.asarray(target, float)) ** 2, axis=1)
     return int(candidates[int(np.argmin(d))])
-
-
-def labels_and_counts(rows: Sequence, classes: Sequence[str]) -> tuple[list[Optional[str]], dict[str, dict[str, int]]]:
-    """From ``Session.final_labels()`` rows: the label per image (for the map) and the same
-    per-class source counts as ``Session.class_counts()`` — one pass instead of two."""
-    counts: dict[str, dict[str, int]] = {c: {s: 0 for s in SOURCES} for c in classes}
-    labels: list[Optional[str]] = []
-    for row in rows:
-        labels.append(row.label)
-        if row.label is not None:
-            counts.setdefault(row.label, {s: 0 for s in SOURCES})[row.source] += 1
-    return labels, counts

@@ -24,23 +24,11 @@ from .atomic import atomic_save_npy, load_npy
 from .jobs import Job
 from .scan import duplicate_indices
 from .store import LabelEvent, RoundRow, SessionStore
-from .types import ImageRecord, LabelSource, ScanResult, SkippedFile
+from .types import ImageRecord, LabelInfo, LabelSource, ScanResult, SkippedFile
 
 SESSION_SUFFIX = ".labeler"
 UNSURE = "unsure"      # event source for "skip / unsure" (no label)
 CLEARED = "cleared"    # event source for a removed label
-
-
-@dataclass(frozen=True)
-class LabelInfo:
-    """The current label of one image as the export would write it."""
-
-    label: Optional[str]
-    source: str
-    confidence: float
-    cluster: Optional[int]
-    round: int
-    rank: Optional[int] = None
 
 
 class Session:
@@ -54,6 +42,7 @@ class Session:
         self.images: list[ImageRecord] = store.images() if images is None else images
         self._listeners: list[Callable[[str], None]] = []
         self._revision = 0                     # bumped on every change; keys the export-rows cache
+        self._table_cache: tuple[int, Optional[ExportTable]] = (-1, None)
         self._rows_cache: tuple[int, list] = (-1, [])
         self._human_cache: tuple[int, dict] = (-1, {})  # human_labels, keyed the same way
         self.features: Optional[np.ndarray] = None
@@ -333,12 +322,17 @@ class Session:
 
     def human_labels(self) -> dict[int, str]:
         if self._human_cache[0] != self._revision:  # a pass over every label event: 20 ms at 100k images
-            self._human_cache = (self._revision, {i: e.label for i, e in self._labels.items()
-                                                  if e.source == LabelSource.HUMAN.value})
+            human = LabelSource.HUMAN.value  # looked up once: an enum attribute costs per access
+            self._human_cache = (self._revision, {i: e.label for i, e in self._labels.items() if e.source == human})
         return dict(self._human_cache[1])
 
+    def label_events(self) -> dict[int, LabelEvent]:
+        """The current label event per image (any source). Do not modify."""
+        return self._labels
+
     def propagated_labels(self) -> dict[int, LabelEvent]:
-        return {i: e for i, e in self._labels.items() if e.source == LabelSource.PROPAGATED.value}
+        propagated = LabelSource.PROPAGATED.value
+        return {i: e for i, e in self._labels.items() if e.source == propagated}
 
     def predictions(self) -> dict[int, tuple[str, float, int]]:
         """The latest round's prediction per image: (label, confidence, round). Do not modify."""
@@ -350,11 +344,7 @@ class Session:
 
     def class_counts(self) -> dict[str, dict[str, int]]:
         """Per class: how many human, propagated and predicted labels the export would hold."""
-        counts: dict[str, dict[str, int]] = {c: {"human": 0, "propagated": 0, "predicted": 0} for c in self.classes}
-        for row in self.final_labels():
-            if row.label is not None:
-                counts.setdefault(row.label, {"human": 0, "propagated": 0, "predicted": 0})[row.source] += 1
-        return counts
+        return self.export_table().class_counts(self.classes)
 
     def next_unlabeled(self, candidates: Sequence[int], after: Optional[int] = None) -> Optional[int]:
         """The first candidate after ``after`` (wrapping) with no human label and not marked unsure."""
@@ -526,11 +516,17 @@ class Session:
         self.store.set_meta("view_state", state)
 
     # ------------------------------------------------------------------ final labels, export, status
+    def export_table(self) -> ExportTable:
+        """The export as columns (label, source, confidence, ... per image): what the grids, counts
+        and status read; cached until the next change. Do not modify."""
+        if self._table_cache[0] != self._revision:
+            self._table_cache = (self._revision, build_export_table(self))
+        return self._table_cache[1]
+
     def final_labels(self) -> list["ExportRow"]:
         """One row per image as the export would write it; cached until the next change."""
-        from .export import build_export_rows
         if self._rows_cache[0] != self._revision:
-            self._rows_cache = (self._revision, build_export_rows(self))
+            self._rows_cache = (self._revision, self.export_table().rows(self.images))
         return list(self._rows_cache[1])
 
     def export_csv_job(self, out: str, sources: Optional[Iterable[str]] = None,
@@ -596,4 +592,4 @@ def _clean_label(name: str) -> str:
     return cleaned
 
 
-from .export import ExportRow  # noqa: E402  (type used in annotations above)
+from .export import ExportRow, ExportTable, build_export_table  # noqa: E402  (export imports status, not session)

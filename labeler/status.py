@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 
-from .pipeline import audit, audit_weights, reported_accuracy
+from .pipeline import audit, reported_accuracy
 
 if TYPE_CHECKING:
     from .session import Session
@@ -23,21 +23,10 @@ def session_reported_accuracy(session: "Session") -> Optional[dict]:
     return reported_accuracy(*audit_inputs(session))
 
 
-def machine_confidence_map(session: "Session") -> Callable[[float], float]:
-    """The export's map from a machine label's own confidence to the audited one
-    (``pipeline.audited_confidence``), for per-image display: worked out once per change of
-    the session, applied per paint.  The identity before any audit answer."""
-    weights = audit_weights(*audit_inputs(session))
-    if weights is None:
-        return lambda c: c
-    w, a = weights
-    return lambda c: w * c + (1.0 - w) * a
-
-
 def session_status(session: "Session") -> dict:
     """Counts per label source, rounds, the latest estimate and stop signal, schema version."""
-    rows = session.final_labels()
-    by_source = Counter(r.source for r in rows if r.label is not None)
+    table = session.export_table()
+    by_source = Counter(table.source.tolist())
     rounds = session.store.rounds()
     estimate, audited, human_share = audit_inputs(session)
     return {
@@ -48,7 +37,7 @@ def session_status(session: "Session") -> dict:
         "clusters": None if session.clustering is None else int(session.clustering.k),
         "human": by_source.get("human", 0), "propagated": by_source.get("propagated", 0),
         "predicted": by_source.get("predicted", 0),
-        "unlabeled": sum(1 for r in rows if r.label is None),
+        "unlabeled": by_source.get(None, 0),
         "unsure": sum(1 for i in range(session.n_images) if session.is_unsure(i)),
         "rounds": len(rounds),
         "estimated_accuracy": estimate,

@@ -91,3 +91,16 @@ def check(cancel: Optional[CancelToken]) -> None:
     """Raise Cancelled if ``cancel`` was set; a no-op for None."""
     if cancel is not None:
         cancel.raise_if_cancelled()
+
+
+@dataclass(frozen=True)
+class LabelInfo:
+    """The human or propagated label event of one image (``Session.label_of``); after a round the
+    export may overrule a propagated one (``export.ExportTable`` holds what it writes)."""
+
+    label: Optional[str]
+    source: str
+    confidence: float
+    cluster: Optional[int]
+    round: int
+    rank: Optional[int] = None

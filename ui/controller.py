@@ -9,7 +9,6 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from labeler.feature_check import check_due
 from labeler.session import Session
-from labeler.status import machine_confidence_map
 from ui.gcpause import freeze_long_lived
 from ui.workers import JobRunner
 
@@ -83,9 +82,6 @@ class SessionController(QObject):
         self.session: Optional[Session] = None
         self.runner = JobRunner(self)
         self._checking = False  # an automatic feature check is running
-        # machine confidences as the export writes them (weighed against any audit): worked
-        # out once per change of labels or rounds, applied per painted thumbnail
-        self._machine_confidence: Callable[[float], float] = lambda c: c
         self.runner.failed.connect(self.errorOccurred)
         self.runner.message.connect(self.status)
         self._signals = {"labels": self.labelsChanged, "classes": self.classesChanged,
@@ -105,7 +101,6 @@ class SessionController(QObject):
     def _adopt(self, session: Session) -> None:
         self.close_session(emit=False)
         self.session = session
-        self._machine_confidence = machine_confidence_map(session)
         session.subscribe(self._on_event)
         if session.path != ":memory:":
             self._remember(session.path)
@@ -159,8 +154,6 @@ class SessionController(QObject):
             self.sessionChanged.emit()
 
     def _on_event(self, what: str) -> None:
-        if what in ("labels", "rounds") and self.session is not None:  # before the views repaint
-            self._machine_confidence = machine_confidence_map(self.session)
         signal = self._signals.get(what)
         if signal is not None:
             signal.emit()
@@ -359,21 +352,19 @@ class SessionController(QObject):
 
     # ------------------------------------------------------------------ label display helpers
     def display_label(self, index: int) -> tuple[str, str, float]:
-        """(label text, source, confidence) as the grids show it: human/propagated, else prediction;
-        a machine label's confidence as the export writes it (weighed against any audit)."""
+        """(label text, source, confidence) as the grids show it: exactly what the export would
+        write (a round's correction of a propagated label included, machine confidences weighed
+        against any audit), or "?" for an image the human skipped."""
         s = self.session
         if s is None:
             return "", "", 0.0
         if s.is_unsure(index):
             return "?", "unsure", 0.0
-        info = s.label_of(index)
-        if info is not None and info.label is not None:
-            conf = float(info.confidence)
-            return info.label, info.source, conf if info.source == "human" else self._machine_confidence(conf)
-        pred = s.prediction(index)
-        if pred is not None:
-            return pred[0], "predicted", self._machine_confidence(float(pred[1]))
-        return "", "", 0.0
+        table = s.export_table()  # one vectorised rebuild per change, shared by every view
+        label = table.label[index]
+        if label is None:
+            return "", "", 0.0
+        return str(label), str(table.source[index]), float(table.confidence[index])
 
     def suggestion(self, index: int) -> Optional[str]:
         """What Enter accepts: the current label, else the model's prediction."""

@@ -35,9 +35,8 @@ def test_label_codes_and_nearest():
     assert nearest_point(xy, [], (4, 4)) is None
 
 
-def test_labels_and_counts_match_session_class_counts(tmp_path):
+def test_class_counts_match_the_export_rows(tmp_path):
     from labeler.clustering import Clustering
-    from labeler.plot_data import labels_and_counts
     from labeler.session import Session
     from labeler.types import ImageRecord, ScanResult
     images = [ImageRecord(f"i{i}.png", 1, 0.0, f"{i:040x}", 8, 8) for i in range(6)]
@@ -48,6 +47,10 @@ def test_labels_and_counts_match_session_class_counts(tmp_path):
     s.add_class("empty")
     s.propagate(70)
     rows = s.final_labels()
-    labels, counts = labels_and_counts(rows, s.classes)
-    assert labels == [r.label for r in rows]
-    assert counts == s.class_counts()
+    counted = {c: {"human": 0, "propagated": 0, "predicted": 0} for c in s.classes}
+    for r in rows:
+        if r.label is not None:
+            counted[r.label][r.source] += 1
+    assert s.class_counts() == counted == {"a": {"human": 1, "propagated": 2, "predicted": 0},
+                                           "empty": {"human": 0, "propagated": 0, "predicted": 0}}
+    assert s.export_table().label.tolist() == [r.label for r in rows]

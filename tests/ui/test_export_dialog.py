@@ -128,3 +128,19 @@ def test_export_failure_keeps_the_dialog_open(qtbot, dialog, labeled, tmp_path):
     qtbot.waitUntil(lambda: dialog.export_button.isEnabled(), timeout=5000)
     assert dialog.isVisible()
     assert "did not finish" in dialog.status_label.text()
+
+
+def test_the_grids_show_what_the_export_writes(labeled):
+    """Where a round overrules a propagated label the thumbnail shows the round's label, as the
+    export writes it (it used to keep showing the propagated one); everywhere the label, source
+    and confidence on screen are the export's."""
+    s = labeled.session
+    rows = s.final_labels()
+    overruled = [i for i, r in enumerate(rows)
+                 if s.label_of(i) is not None and s.label_of(i).source == "propagated" and s.label_of(i).label != r.label]
+    assert overruled, "the round should correct some propagated labels of the demo digits"
+    for i, r in enumerate(rows):
+        label, source, confidence = labeled.display_label(i)
+        assert (label, source) == (r.label or "", r.source or "")
+        assert confidence == pytest.approx(r.confidence)
+    assert all(labeled.display_label(i)[1] == "predicted" for i in overruled)

@@ -12,7 +12,6 @@ from typing import Optional
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from labeler.plot_data import labels_and_counts
 from ui.plots import DatasetMapPlot, LabelDistributionPlot, LearningCurvePlot
 
 MAP_METHODS = (("pca", "PCA (fast)"), ("tsne", "t-SNE (slower, keeps neighbours together)"))
@@ -102,7 +101,7 @@ class OverviewPanel(QWidget):
             self.distribution.set_counts({})
             self.map.set_points(None, [])
             return
-        self._labels, counts = labels_and_counts(s.final_labels(), s.classes)
+        self._labels, counts = s.export_table().label.tolist(), s.class_counts()
         self.learning_curve.set_rounds(s.rounds)
         self.distribution.set_counts(counts)
         if self._xy is not None:
@@ -144,7 +143,7 @@ class OverviewPanel(QWidget):
         self._xy = xy
         self._map_method = method
         if self._dirty or len(self._labels) != s.n_images:
-            self._labels, _ = labels_and_counts(s.final_labels(), s.classes)
+            self._labels = s.export_table().label.tolist()
         name = dict(MAP_METHODS)[method].split(" ")[0]
         self.map.set_points(xy, self._labels, s.classes, title=f"{name} map of {s.n_images} images")
         self.map_status.setText("Click a point to see its image.")

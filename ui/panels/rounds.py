@@ -175,7 +175,8 @@ class RoundsPanel(QWidget):
         if guess is None:
             return "no guess"
         text = f"guess {guess[0]} · {guess[1]:.0%}"
-        # the badge shows the cluster's propagated label; say so when the model disagrees
+        # the round overrules the cluster's propagated label here (the badge already shows the
+        # round's): say what it was
         if info is not None and info.label is not None and info.label != guess[0]:
             text = f"{guess[0]} · {guess[1]:.0%} (was {info.label})"
         return text
