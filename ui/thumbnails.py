@@ -412,6 +412,15 @@ class ThumbnailView(QListView):
         m = self.model()
         return m.side if isinstance(m, ThumbnailModel) else 128
 
+    def dataChanged(self, top_left, bottom_right, roles=()) -> None:  # noqa: N802 - Qt API
+        # Icon mode re-measures every row of a changed range (27 ms per relabel at 20k images,
+        # five times that at 100k), but every item has the grid's size whatever its data: a
+        # change to many rows only needs the visible ones repainted.
+        if top_left.row() != bottom_right.row():
+            self.viewport().update()
+            return
+        super().dataChanged(top_left, bottom_right, roles)
+
     def setModel(self, model) -> None:  # noqa: N802 - Qt API
         super().setModel(model)
         self._update_grid()

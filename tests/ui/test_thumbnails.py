@@ -118,3 +118,39 @@ def test_20000_items_scroll_without_decoding_everything(qtbot):
     # The last screen was decoded (and failed: the files do not exist) after the fast scroll.
     qtbot.waitUntil(lambda: loader.is_broken("/nonexistent/img_19999.png", 96), timeout=20000)
     loader.wait()
+
+
+def test_a_label_repaints_the_visible_badges(qtbot, controller, demo_folder, tmp_path):
+    """A change to every row (a label, a round) repaints the visible grid without Icon mode's
+    walk over every row: the badge drawn after the label is the new one."""
+    from PySide6.QtCore import QEvent
+
+    _open_demo(controller, demo_folder, tmp_path)
+    model = ThumbnailModel(controller, side=64)
+    model.set_indices(range(40))
+    view = ThumbnailView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(600, 400)
+    view.show()
+    qtbot.waitExposed(view)
+
+    class PaintCounter(QObject):
+        painted = 0
+
+        def eventFilter(self, _obj, event):  # noqa: N802 - Qt API
+            if event.type() == QEvent.Type.Paint:
+                self.painted += 1
+            return False
+
+    counter = PaintCounter()
+    view.viewport().installEventFilter(counter)
+    qtbot.wait(200)  # thumbnails settle
+    drawn = []
+    delegate = view.itemDelegate()
+    original = delegate.paint
+    delegate.paint = lambda painter, option, index: (drawn.append(index.data(ThumbnailModel.LabelRole)),
+                                                     original(painter, option, index))
+    before = counter.painted
+    controller.label(3, "seven")
+    qtbot.waitUntil(lambda: counter.painted > before and "seven" in drawn, timeout=3000)
