@@ -165,6 +165,11 @@ def test_audit_is_blind_and_its_answers_overrule_a_wrong_estimate(qtbot, panel):
     panel.view.setFocus()
     qtbot.keyClick(panel.view, Qt.Key.Key_Return)
     assert s.human_labels() == before  # nothing to accept: the guess is hidden
+    panel.view.select_image(panel.picks[-1])
+    panel.skip()  # a skipped audit image is left out of the tally: the panel says so
+    assert "1 skipped: the audit leaves it out" in panel.answered_label.text()
+    panel.controller.undo()
+    assert "skipped" not in panel.answered_label.text()
     for i in panel.picks[:6]:  # six answers, all different from what the model predicted
         panel.view.select_image(i)
         wrong = next(c for c in s.classes if c != s.prediction(i)[0])

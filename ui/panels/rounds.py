@@ -253,7 +253,12 @@ class RoundsPanel(QWidget):
             return
         open_picks = [i for i in self.picks if s.next_unlabeled([i]) is not None]
         done = len(self.picks) - len(open_picks)
-        self.answered_label.setText(f"<b>{done} of {len(self.picks)}</b> answered")
+        text = f"<b>{done} of {len(self.picks)}</b> answered"
+        skipped = sum(1 for i in self.picks if s.is_unsure(i)) if self._audit_batch else 0
+        if skipped:  # the images people skip are the hard ones, where the model errs most
+            text += (f" · <span style='color:#a12622'>{skipped} skipped: the audit leaves {'it' if skipped == 1 else 'them'}"
+                     " out and reads high; select and answer</span>")
+        self.answered_label.setText(text)
         if self._audit_batch:  # each answer to a random pick moves the audit
             self._update_status()
 
