@@ -9,7 +9,6 @@ import csv
 import os
 import shutil
 from collections import Counter
-from operator import attrgetter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
@@ -71,32 +70,21 @@ class ExportTable:
     def class_counts(self, classes: Sequence[str]) -> dict[str, dict[str, int]]:
         """Per class (those given first, then any other label): labels per source."""
         counts: dict[str, dict[str, int]] = {c: dict.fromkeys(COUNTED_SOURCES, 0) for c in classes}
-        known = np.not_equal(self.label, None)
-        for (label, source), count in Counter(zip(self.label[known].tolist(), self.source[known].tolist())).items():
-            counts.setdefault(label, dict.fromkeys(COUNTED_SOURCES, 0))[source] += count
+        for source in COUNTED_SOURCES:  # one Counter of strings per source: 100k (label, source) tuples cost 12 ms
+            for label, count in Counter(self.label[self.source == source].tolist()).items():
+                counts.setdefault(label, dict.fromkeys(COUNTED_SOURCES, 0))[source] += count
         return counts
 
 
 COUNTED_SOURCES = ("human", "propagated", "predicted")
-_EVENT_FIELDS = attrgetter("source", "label", "confidence", "cluster", "rank", "round")
 
 
 def build_export_table(session: "Session") -> ExportTable:
     """What the export would write for every image (see ``pipeline.final_labels``)."""
     n = session.n_images
-    events = session.label_events()
-    ev_idx = np.fromiter(events.keys(), dtype=int, count=len(events))
-    ev_source = np.full(n, None, dtype=object)
-    ev_label = np.full(n, None, dtype=object)
-    ev_conf, ev_cluster, ev_rank, ev_round = np.zeros(n), np.full(n, -1), np.full(n, -1), np.full(n, -1)
-    if len(events):
-        # one object array of the events' fields (zip(*rows) of 100k tuples costs 0.15 s)
-        fields = np.array(list(map(_EVENT_FIELDS, events.values())), dtype=object)
-        ev_source[ev_idx], ev_label[ev_idx] = fields[:, 0], fields[:, 1]
-        ev_conf[ev_idx] = fields[:, 2].astype(float)
-        ev_cluster[ev_idx], ev_rank[ev_idx] = (np.where(np.equal(fields[:, c], None), -1, fields[:, c]).astype(int)
-                                               for c in (3, 4))
-        ev_round[ev_idx] = fields[:, 5].astype(int)
+    events = session.event_columns()
+    ev_source, ev_label, ev_conf = events.source, events.label, events.confidence
+    ev_cluster, ev_rank, ev_round = events.cluster, events.rank, events.round
     human = np.flatnonzero(ev_source == LabelSource.HUMAN.value)
     prop_ids = np.flatnonzero(ev_source == LabelSource.PROPAGATED.value)
     prop = None

@@ -23,6 +23,7 @@ from . import pipeline, propagation
 from .atomic import atomic_save_npy, load_npy
 from .jobs import Job
 from .scan import duplicate_indices
+from .events import EventColumns, TrackedEvents
 from .store import LabelEvent, RoundRow, SessionStore
 from .types import ImageRecord, LabelInfo, LabelSource, ScanResult, SkippedFile
 
@@ -49,7 +50,8 @@ class Session:
         self.feature_info: dict = store.get_meta("features", {}) or {}
         self.clustering: Optional[clustering_mod.Clustering] = None
         self.last_round: Optional[pipeline.RoundResult] = None  # in memory only: models are never pickled
-        self._labels: dict[int, LabelEvent] = store.effective_events()
+        self._labels = TrackedEvents(store.effective_events())  # {image: LabelEvent}
+        self._event_columns: Optional[EventColumns] = None
         self._predictions = store.predictions()
         self._restore_clustering()
 
@@ -321,14 +323,18 @@ class Session:
         return event is not None and event.source == UNSURE
 
     def human_labels(self) -> dict[int, str]:
-        if self._human_cache[0] != self._revision:  # a pass over every label event: 20 ms at 100k images
-            human = LabelSource.HUMAN.value  # looked up once: an enum attribute costs per access
-            self._human_cache = (self._revision, {i: e.label for i, e in self._labels.items() if e.source == human})
+        if self._human_cache[0] != self._revision:  # in image order, the same live and reopened
+            events = self.event_columns()
+            ids = np.flatnonzero(events.source == LabelSource.HUMAN.value)
+            self._human_cache = (self._revision, dict(zip(ids.tolist(), events.label[ids].tolist())))
         return dict(self._human_cache[1])
 
-    def label_events(self) -> dict[int, LabelEvent]:
-        """The current label event per image (any source). Do not modify."""
-        return self._labels
+    def event_columns(self) -> EventColumns:
+        """The current label event per image as columns (``events.EventColumns``), patched for
+        the images changed since the last call. Do not modify."""
+        if self._event_columns is None:
+            self._event_columns = EventColumns(self.n_images)
+        return self._event_columns.patch(self._labels, self._labels.take_changed())
 
     def propagated_labels(self) -> dict[int, LabelEvent]:
         propagated = LabelSource.PROPAGATED.value
