@@ -337,8 +337,7 @@ class Session:
         return self._event_columns.patch(self._labels, self._labels.take_changed())
 
     def propagated_labels(self) -> dict[int, LabelEvent]:
-        propagated = LabelSource.PROPAGATED.value
-        return {i: e for i, e in self._labels.items() if e.source == propagated}
+        return {i: e for i, e in self._labels.items() if e.source == LabelSource.PROPAGATED}  # a str enum
 
     def predictions(self) -> dict[int, tuple[str, float, int]]:
         """The latest round's prediction per image: (label, confidence, round). Do not modify."""
