@@ -59,11 +59,13 @@ class FeatureCache:
         index_path = os.path.join(self.directory, INDEX_NAME)
         try:
             with open(index_path, "r", encoding="utf-8") as fh:
-                index = json.load(fh)
+                index = _read_index(fh.read())
             if index.get("version") != VERSION or index.get("name") != self.name:
                 return
             matrix_file = index["matrix"]
-            matrix = np.load(os.path.join(self.directory, matrix_file), allow_pickle=False)
+            # mapped, not read: a feature check wants 200 rows of a 100k-row matrix (100 MB for
+            # pixels); matrix files are never rewritten in place, only replaced by new names
+            matrix = np.load(os.path.join(self.directory, matrix_file), mmap_mode="r", allow_pickle=False)
             entries = {p: (int(r), int(s), float(m)) for p, (r, s, m) in index["entries"].items()}
             if matrix.ndim != 2 or any(r >= matrix.shape[0] for r, _, _ in entries.values()):
                 return
@@ -149,7 +151,30 @@ def _index_json(header: dict, entries: dict[str, tuple[int, int, float]]) -> byt
     for start in range(0, len(items), ENCODE_SLICE):
         parts.append(json.dumps(dict(items[start:start + ENCODE_SLICE]), separators=(",", ":"))[1:-1])
     head = json.dumps(header, separators=(",", ":"))
-    return f'{head[:-1]},"entries":{{{",".join(p for p in parts if p)}}}}}'.encode("utf-8")
+    # one slice per line (still one JSON document) so _read_index can parse it a slice at a time
+    return (head[:-1] + ENTRIES_MARK + ",\n".join(p for p in parts if p) + "\n}}").encode("utf-8")
+
+
+ENTRIES_MARK = ',"entries":{\n'
+
+
+def _read_index(text: str) -> dict:
+    """The index ``_index_json`` wrote, parsed a slice of entries at a time: one ``json.loads``
+    of 100,000 entries holds the GIL for 140 ms, and the GUI thread with it.  An index in one
+    line (written before the slices had lines of their own) is parsed whole."""
+    at = text.find(ENTRIES_MARK)
+    if at < 0:
+        return json.loads(text)
+    index = json.loads(text[:at] + "}")
+    entries: dict = {}
+    for line in text[at + len(ENTRIES_MARK):].split("\n"):
+        line = line.rstrip(",")
+        if line and line != "}}":
+            entries.update(json.loads("{" + line + "}"))
+    if not text.rstrip().endswith("}}"):
+        raise ValueError("truncated feature cache index")
+    index["entries"] = entries
+    return index
 
 
 def _key(path: str) -> str:

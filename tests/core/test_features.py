@@ -182,6 +182,31 @@ def test_damaged_cache_is_ignored(tmp_path):
     assert res.info["computed"] == 4
 
 
+
+def test_cache_index_is_read_a_slice_at_a_time_and_old_indexes_still_load(tmp_path):
+    """One json.loads of a 100k-entry index holds the GIL for 140 ms; the index is written one
+    slice per line and read line by line, with the same result as parsing it whole."""
+    import json
+    from labeler.features.cache import ENCODE_SLICE, FeatureCache
+    n = 2 * ENCODE_SLICE + 5
+    paths = [str(tmp_path / f'd/"odd",\n{{name}}{i}.png') for i in range(n)]
+    keys = [(100 + i, 1.5 * i) for i in range(n)]
+    cache = FeatureCache(str(tmp_path / "cache"), "pixels", {"side": 8})
+    cache.store(paths, keys, np.arange(n * 2, dtype=np.float32).reshape(n, 2))
+    index_file = os.path.join(cache.directory, "index.json")
+    text = open(index_file, encoding="utf-8").read()
+    assert text.count("\n") == 3 + 1  # three slices, each on its own line, and the closing line
+    reread = FeatureCache(str(tmp_path / "cache"), "pixels", {"side": 8})
+    found, missing = reread.lookup(paths, keys)
+    assert not missing and np.array_equal(found[n - 1], [2 * n - 2, 2 * n - 1])
+    with open(index_file, "w", encoding="utf-8") as fh:  # the one-line form written before
+        json.dump(json.loads(text), fh)
+    assert len(FeatureCache(str(tmp_path / "cache"), "pixels", {"side": 8})) == n
+    with open(index_file, "w", encoding="utf-8") as fh:  # cut at a line end: not silently short
+        fh.write(text[:text.index("\n", text.index("\n") + 1)])
+    assert len(FeatureCache(str(tmp_path / "cache"), "pixels", {"side": 8})) == 0
+
+
 # -- embeddings ------------------------------------------------------------------------
 def test_embeddings_from_npy_and_csv(tmp_path):
     root = tmp_path / "root"
