@@ -69,14 +69,11 @@ class ExportTable:
 
     def class_counts(self, classes: Sequence[str]) -> dict[str, dict[str, int]]:
         """Per class (those given first, then any other label): labels per source."""
-        counts: dict[str, dict[str, int]] = {c: dict.fromkeys(COUNTED_SOURCES, 0) for c in classes}
-        for source in COUNTED_SOURCES:  # one Counter of strings per source: 100k (label, source) tuples cost 12 ms
+        counts: dict[str, dict[str, int]] = {c: dict.fromkeys(ALL_SOURCES, 0) for c in classes}
+        for source in ALL_SOURCES:  # one Counter of strings per source: 100k (label, source) tuples cost 12 ms
             for label, count in Counter(self.label[self.source == source].tolist()).items():
-                counts.setdefault(label, dict.fromkeys(COUNTED_SOURCES, 0))[source] += count
+                counts.setdefault(label, dict.fromkeys(ALL_SOURCES, 0))[source] += count
         return counts
-
-
-COUNTED_SOURCES = ("human", "propagated", "predicted")
 
 
 def build_export_table(session: "Session") -> ExportTable:

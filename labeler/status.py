@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Optional
 
+import numpy as np
+
 from .pipeline import audit, reported_accuracy
 
 if TYPE_CHECKING:
@@ -38,7 +40,7 @@ def session_status(session: "Session") -> dict:
         "human": by_source.get("human", 0), "propagated": by_source.get("propagated", 0),
         "predicted": by_source.get("predicted", 0),
         "unlabeled": by_source.get(None, 0),
-        "unsure": sum(1 for i in range(session.n_images) if session.is_unsure(i)),
+        "unsure": int(np.count_nonzero(session.event_columns().source == "unsure")),
         "rounds": len(rounds),
         "estimated_accuracy": estimate,
         "stop_suggested": rounds[-1].stop_suggested if rounds else False,

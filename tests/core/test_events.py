@@ -43,3 +43,4 @@ def test_event_columns_follow_every_kind_of_action(tmp_path):
         assert _same(patched, EventColumns(s.n_images).patch(s.store.effective_events()))
     assert s.human_labels() == {0: "a", 4: "b", 8: "c", 11: "z"}  # label_many and propagate(50) undone
     assert list(s.human_labels()) == sorted(s.human_labels())  # image order, live as reopened
+    assert s.status()["unsure"] == 1 and s.status()["human"] == 4
