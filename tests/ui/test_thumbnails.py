@@ -16,6 +16,18 @@ def _open_demo(controller, folder, tmp_path):
     return controller.session
 
 
+def _shown_grid(qtbot, controller, n: int, side: int):
+    """A 600x400 ThumbnailView on screen over the first ``n`` images."""
+    model = ThumbnailModel(controller, side=side)
+    model.set_indices(range(n))
+    view = ThumbnailView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(600, 400)
+    view.show()
+    return model, view
+
+
 def test_decoration_arrives_async_and_labels_refresh(qtbot, controller, demo_folder, tmp_path):
     s = _open_demo(controller, demo_folder, tmp_path)
     loader = ThumbnailLoader()
@@ -44,13 +56,7 @@ def test_decoration_arrives_async_and_labels_refresh(qtbot, controller, demo_fol
 
 def test_ctrl_wheel_zooms_and_double_click_opens_viewer(qtbot, controller, demo_folder, tmp_path):
     _open_demo(controller, demo_folder, tmp_path)
-    model = ThumbnailModel(controller, side=96)
-    model.set_indices(range(50))
-    view = ThumbnailView()
-    qtbot.addWidget(view)
-    view.setModel(model)
-    view.resize(600, 400)
-    view.show()
+    model, view = _shown_grid(qtbot, controller, 50, 96)
     with qtbot.waitSignal(view.zoomChanged, timeout=1000) as blocker:
         ev = QWheelEvent(QPointF(50, 50), QPointF(50, 50), QPoint(0, 0), QPoint(0, 120),
                          Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
@@ -126,13 +132,7 @@ def test_a_label_repaints_the_visible_badges(qtbot, controller, demo_folder, tmp
     from PySide6.QtCore import QEvent
 
     _open_demo(controller, demo_folder, tmp_path)
-    model = ThumbnailModel(controller, side=64)
-    model.set_indices(range(40))
-    view = ThumbnailView()
-    qtbot.addWidget(view)
-    view.setModel(model)
-    view.resize(600, 400)
-    view.show()
+    _model, view = _shown_grid(qtbot, controller, 40, 64)
     qtbot.waitExposed(view)
 
     class PaintCounter(QObject):
