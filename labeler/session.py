@@ -21,9 +21,9 @@ import numpy as np
 from . import clustering as clustering_mod
 from . import pipeline, propagation
 from .atomic import atomic_save_npy, load_npy
+from .events import EventColumns, TrackedEvents
 from .jobs import Job
 from .scan import duplicate_indices
-from .events import EventColumns, TrackedEvents
 from .store import LabelEvent, RoundRow, SessionStore
 from .types import ImageRecord, LabelInfo, LabelSource, ScanResult, SkippedFile
 

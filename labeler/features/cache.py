@@ -22,6 +22,7 @@ from labeler.features.base import params_hash
 INDEX_NAME = "index.json"
 VERSION = 1
 ENCODE_SLICE = 1024  # index entries per json.dumps call
+ENTRIES_MARK = ',"entries":{\n'  # the index's entries follow, one slice per line
 
 
 def _atomic_write(path: str, write) -> None:
@@ -153,9 +154,6 @@ def _index_json(header: dict, entries: dict[str, tuple[int, int, float]]) -> byt
     head = json.dumps(header, separators=(",", ":"))
     # one slice per line (still one JSON document) so _read_index can parse it a slice at a time
     return (head[:-1] + ENTRIES_MARK + ",\n".join(p for p in parts if p) + "\n}}").encode("utf-8")
-
-
-ENTRIES_MARK = ',"entries":{\n'
 
 
 def _read_index(text: str) -> dict:
