@@ -69,7 +69,7 @@ def test_preview_refreshes_when_labels_change(dialog, labeled):
 
 def test_the_summary_says_when_an_audit_weighs_the_confidences(dialog, labeled):
     s = labeled.session
-    assert "audit" not in dialog.summary.text()
+    assert "no audit has checked them" in dialog.summary.text()  # a round, no audit yet
     s.apply_round(s.round_job(6, strategy="random")(None, None), strategy="random")
     for i in s.current_picks():  # the human disagrees with every guess
         labeled.label(i, next(c for c in s.classes if c != s.prediction(i)[0]))

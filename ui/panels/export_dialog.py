@@ -168,8 +168,11 @@ class ExportDialog(QDialog):
         """Why machine confidences differ from the model's once an audit exists (see
         ``pipeline.audited_confidence``)."""
         reported = session_reported_accuracy(session)
-        if not reported or not reported["answered"]:
+        if not reported:
             return ""
+        if not reported["answered"]:  # the model's own word: blind to whole clusters it got wrong
+            return ("<br>Machine confidences are the model's own: no audit has checked them. "
+                    "<i>Audit</i> in the rounds tab asks about 20 random images.")
         return (f"<br>Machine confidences are weighed against your audit of {reported['answered']} answers: "
                 f"the model keeps {100 * reported['model_weight']:.0f} % of its say, and they average about "
                 f"{100 * reported['accuracy']:.0f} %, the accuracy your audit supports.")
