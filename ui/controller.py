@@ -154,6 +154,8 @@ class SessionController(QObject):
             self.sessionChanged.emit()
 
     def _on_event(self, what: str) -> None:
+        if what == "rounds":  # a round's predictions (and the propagated labels before it) live
+            freeze_long_lived()  # as long as the session: keep full collections off them
         signal = self._signals.get(what)
         if signal is not None:
             signal.emit()
