@@ -17,7 +17,8 @@ _FIELDS = attrgetter("source", "label", "confidence", "cluster", "rank", "round"
 
 class TrackedEvents(dict):
     """{image: its current LabelEvent} that remembers the images set or removed since the last
-    ``take_changed`` (all of them at first)."""
+    ``take_changed`` (all of them at first).  Only ``d[k] = v``, ``del d[k]`` and ``pop`` are
+    tracked: the session changes events through nothing else."""
 
     def __init__(self, *args) -> None:
         super().__init__(*args)
