@@ -12,6 +12,8 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from .propagation import Propagation
+
 _FIELDS = attrgetter("source", "label", "confidence", "cluster", "rank", "round")
 
 
@@ -74,3 +76,9 @@ class EventColumns:
                                                  for c in (3, 4))
             self.round[ids] = fields[:, 5].astype(int)
         return self
+
+    def propagation(self) -> Propagation:
+        """The propagated labels now standing, in image order (copies: safe to hand to a worker)."""
+        ids = np.flatnonzero(self.source == "propagated")
+        return Propagation(idx=ids, labels=self.label[ids], confidence=self.confidence[ids],
+                           cluster=self.cluster[ids], rank=self.rank[ids])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 import numpy as np
 
-from . import pipeline, propagation
+from . import pipeline
 from .atomic import atomic_open
 from .status import audit_inputs
 from .types import LabelSource, check, report
@@ -80,17 +80,11 @@ def build_export_table(session: "Session") -> ExportTable:
     """What the export would write for every image (see ``pipeline.final_labels``)."""
     n = session.n_images
     events = session.event_columns()
-    ev_source, ev_label, ev_conf = events.source, events.label, events.confidence
-    ev_cluster, ev_rank, ev_round = events.cluster, events.rank, events.round
+    ev_source, ev_label, ev_rank, ev_round = events.source, events.label, events.rank, events.round
     human = np.flatnonzero(ev_source == LabelSource.HUMAN.value)
-    prop_ids = np.flatnonzero(ev_source == LabelSource.PROPAGATED.value)
-    prop = None
-    if len(prop_ids):
-        prop = propagation.Propagation(idx=prop_ids, labels=ev_label[prop_ids], confidence=ev_conf[prop_ids],
-                                       cluster=ev_cluster[prop_ids], rank=ev_rank[prop_ids])
     stored, stored_round = _as_arrays(session.predictions(), n)
     estimate, audited, _human_share = audit_inputs(session)  # final_labels derives the share itself
-    labels, sources, confidence = pipeline.final_labels(n, human, ev_label[human], prop, stored,
+    labels, sources, confidence = pipeline.final_labels(n, human, ev_label[human], events.propagation(), stored,
                                                         estimate=estimate, audit_agreement=audited)
     known = np.not_equal(labels, None)
     # a human or propagated label keeps its event's round and rank; a prediction, its round's

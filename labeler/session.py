@@ -436,7 +436,7 @@ class Session:
         return picks, audit
 
     def round_job(self, batch_size: int = 10, strategy: str = "auto") -> Job:
-        X, human, prop, agreement = self._require_features(), self.human_labels(), self.propagated_labels(), \
+        X, human, prop, agreement = self._require_features(), self.human_labels(), self.event_columns().propagation(), \
             self.answer_tallies()[0]
         audited = [i for r in self.store.rounds() if r.strategy == "random" for i in r.picks if i in human]
         seed = self.random_state + self.current_round
@@ -445,9 +445,7 @@ class Session:
             return pipeline.run_round(
                 X, np.fromiter(human.keys(), dtype=int, count=len(human)),
                 np.array(list(human.values()), dtype=object),
-                propagated_idx=np.fromiter(prop.keys(), dtype=int, count=len(prop)),
-                propagated_labels=np.array([e.label for e in prop.values()], dtype=object),
-                propagated_confidence=np.array([e.confidence for e in prop.values()], dtype=float),
+                propagated_idx=prop.idx, propagated_labels=prop.labels, propagated_confidence=prop.confidence,
                 batch_size=batch_size, strategy=strategy, pick_agreement=agreement, audit_idx=audited,
                 random_state=seed, progress=progress, cancel=cancel)
         return job
