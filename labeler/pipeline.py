@@ -12,6 +12,7 @@ import numpy as np
 
 from .active import (QUERY_STRATEGIES, CalibratedSVM, _softmax, fit_temperature, random_batch, select_batch,
                      uncertainty)
+from .events import HUMAN, PREDICTED, PROPAGATED, LabelVocabulary, source_names
 from .graph import KnnVote, knn_affinity, smooth, spread
 from .propagation import MAX_SVM_TRAIN, Propagation, capped_sample, self_train
 from .types import CancelToken, ProgressCallback, check, report
@@ -406,27 +407,37 @@ def final_labels(n_images: int, human_idx, human_labels, propagated: Optional[Pr
     4. Once random batches are answered (an audit), machine confidences are weighed against it
        (``audited_confidence``, with the latest round's accuracy ``estimate``).
     Returns (labels, source, confidence); unlabeled images have None / None / 0.0.
+    ``final_label_codes`` is the same rule on label codes (the session's export table).
     """
-    labels = np.full(n_images, None, dtype=object)
-    source = np.full(n_images, None, dtype=object)
+    vocabulary = LabelVocabulary()
+    human_idx = np.asarray(human_idx, dtype=int)
+    human = vocabulary.encode(human_labels)
+    prop_idx, prop, prop_conf = (np.zeros(0, int), np.zeros(0, np.int32), np.zeros(0)) if propagated is None else \
+        (np.asarray(propagated.idx, dtype=int), vocabulary.encode(propagated.labels), propagated.confidence)
+    predicted = None if round_result is None else \
+        (vocabulary.encode(round_result.predicted), np.asarray(round_result.confidence, dtype=float))
+    codes, source, conf = final_label_codes(n_images, human_idx, human, prop_idx, prop, prop_conf, predicted,
+                                            estimate=estimate, audit_agreement=audit_agreement)
+    return vocabulary.decode(codes), source_names(source), conf
+
+
+def final_label_codes(n_images: int, human_idx: np.ndarray, human_codes: np.ndarray, prop_idx: np.ndarray,
+                      prop_codes: np.ndarray, prop_confidence: np.ndarray,
+                      predicted: Optional[tuple[np.ndarray, np.ndarray]], estimate: Optional[float] = None,
+                      audit_agreement: Sequence = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``final_labels`` on integer label codes (-1: none): the human labels, the propagated ones
+    and ``predicted`` = the latest round's (codes, confidences) for every image, or None before
+    any round.  Returns (label codes, source codes (``events.SOURCES``, -1: none), confidence)."""
+    codes = np.full(n_images, -1, dtype=np.int32)
+    source = np.full(n_images, -1, dtype=np.int8)
     conf = np.zeros(n_images)
-    prop_lab = np.full(n_images, None, dtype=object)
-    if propagated is not None and len(propagated.idx):
-        prop_lab[propagated.idx] = propagated.labels
-        if round_result is None:
-            labels[propagated.idx] = propagated.labels
-            source[propagated.idx] = "propagated"
-            conf[propagated.idx] = propagated.confidence
-    if round_result is not None:
-        labels[:] = round_result.predicted
-        conf[:] = round_result.confidence
-        agree = np.not_equal(prop_lab, None) & np.equal(prop_lab, labels)
-        source[:] = "predicted"
-        source[agree] = "propagated"
-    h_idx = np.asarray(human_idx, dtype=int)
-    known = np.not_equal(labels, None)
-    conf[known] = audited_confidence(conf[known], estimate, audit_agreement, len(h_idx) / max(n_images, 1))
-    labels[h_idx] = np.asarray(human_labels, dtype=object)
-    source[h_idx] = "human"
-    conf[h_idx] = 1.0
-    return labels, source, conf
+    if predicted is None:
+        codes[prop_idx], source[prop_idx], conf[prop_idx] = prop_codes, PROPAGATED, prop_confidence
+    else:
+        codes[:], conf[:] = predicted
+        source[codes >= 0] = PREDICTED
+        source[prop_idx[codes[prop_idx] == prop_codes]] = PROPAGATED
+    known = codes >= 0
+    conf[known] = audited_confidence(conf[known], estimate, audit_agreement, len(human_idx) / max(n_images, 1))
+    codes[human_idx], source[human_idx], conf[human_idx] = human_codes, HUMAN, 1.0
+    return codes, source, conf

@@ -21,7 +21,7 @@ import numpy as np
 from . import clustering as clustering_mod
 from . import pipeline, propagation
 from .atomic import atomic_save_npy, load_npy
-from .events import EventColumns, TrackedEvents
+from .events import HUMAN, EventColumns, TrackedEvents
 from .jobs import Job
 from .scan import duplicate_indices
 from .store import LabelEvent, RoundRow, SessionStore
@@ -325,7 +325,7 @@ class Session:
     def human_labels(self) -> dict[int, str]:
         if self._human_cache[0] != self._revision:  # in image order, the same live and reopened
             events = self.event_columns()
-            ids = np.flatnonzero(events.source == LabelSource.HUMAN.value)
+            ids = np.flatnonzero(events.source_code == HUMAN)
             self._human_cache = (self._revision, dict(zip(ids.tolist(), events.label[ids].tolist())))
         return dict(self._human_cache[1])
 

@@ -1,11 +1,11 @@
 """The one-object summary of a session that ``status`` prints and the GUI shows."""
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from .events import SOURCES, UNSURE
 from .pipeline import audit, reported_accuracy
 
 if TYPE_CHECKING:
@@ -28,7 +28,8 @@ def session_reported_accuracy(session: "Session") -> Optional[dict]:
 def session_status(session: "Session") -> dict:
     """Counts per label source, rounds, the latest estimate and stop signal, schema version."""
     table = session.export_table()
-    by_source = Counter(table.source.tolist())
+    per_source = np.bincount(table.source_code + 1, minlength=len(SOURCES) + 1)  # [0]: unlabeled
+    by_source = {None: int(per_source[0]), **{name: int(per_source[code + 1]) for code, name in enumerate(SOURCES)}}
     rounds = session.store.rounds()
     estimate, audited, human_share = audit_inputs(session)
     return {
@@ -40,7 +41,7 @@ def session_status(session: "Session") -> dict:
         "human": by_source.get("human", 0), "propagated": by_source.get("propagated", 0),
         "predicted": by_source.get("predicted", 0),
         "unlabeled": by_source.get(None, 0),
-        "unsure": int(np.count_nonzero(session.event_columns().source == "unsure")),
+        "unsure": int(np.count_nonzero(session.event_columns().source_code == UNSURE)),
         "rounds": len(rounds),
         "estimated_accuracy": estimate,
         "stop_suggested": rounds[-1].stop_suggested if rounds else False,

@@ -4,14 +4,17 @@ from __future__ import annotations
 import numpy as np
 
 from labeler.clustering import Clustering
-from labeler.events import EventColumns, TrackedEvents
+from labeler.events import EventColumns, LabelVocabulary, TrackedEvents, source_names
+from labeler.pipeline import RoundResult
 from labeler.session import Session
 from labeler.types import ImageRecord, ScanResult
 
 
 def _same(a: EventColumns, b: EventColumns) -> bool:
     return all(np.array_equal(getattr(a, f), getattr(b, f))
-               for f in ("source", "label", "confidence", "cluster", "rank", "round"))
+               for f in ("source", "label", "confidence", "cluster", "rank", "round")) \
+        and np.array_equal(source_names(a.source_code), a.source) \
+        and np.array_equal(a.vocabulary.decode(a.label_code), b.vocabulary.decode(b.label_code))
 
 
 def test_tracked_events_remember_what_changed():
@@ -44,3 +47,39 @@ def test_event_columns_follow_every_kind_of_action(tmp_path):
     assert s.human_labels() == {0: "a", 4: "b", 8: "c", 11: "z"}  # label_many and propagate(50) undone
     assert list(s.human_labels()) == sorted(s.human_labels())  # image order, live as reopened
     assert s.status()["unsure"] == 1 and s.status()["human"] == 4
+
+
+def test_label_codes_are_stable_and_decode_back():
+    vocabulary = LabelVocabulary()
+    first = vocabulary.encode(["b", None, "a", "b"])
+    assert first.tolist() == [0, -1, 1, 0] and vocabulary.names == ["b", "a"]
+    later = vocabulary.encode(["c", "a", "é, \"q\""])
+    assert later.tolist() == [2, 1, 3]  # a code, once given, keeps its label
+    assert vocabulary.decode(np.r_[first, later]).tolist() == ["b", None, "a", "b", "c", "a", "é, \"q\""]
+
+
+def test_class_counts_and_status_equal_a_count_of_the_export_rows():
+    images = [ImageRecord(f"i{i}.png", 1, 0.0, f"{i:040x}", 8, 8) for i in range(12)]
+    s = Session.create(":memory:", ScanResult("/x", images, []))
+    s.apply_clustering(Clustering(labels=np.repeat([0, 1, 2], 4), distances=np.tile(np.arange(4.0), 3),
+                                  representatives=np.array([0, 4, 8]), centers=np.zeros((3, 1)), k=3))
+    s.label(0, "a"), s.label(4, "b"), s.propagate(100), s.mark_unsure(9)
+    predicted = np.array(["a", "a", "b", "a", "b", "b", "b", "c", "c", "c", "c", None], dtype=object)
+    s.apply_round(RoundResult(classes=["a", "b", "c"], predicted=predicted, confidence=np.full(12, 0.7),
+                              picks=np.array([11]), estimated_accuracy=0.9, n_labels_used=2,
+                              stop_suggested=False, stop_reason=""))
+    s.label(5, "new class")
+    rows = s.final_labels()
+    naive: dict = {}
+    for r in rows:
+        if r.label is not None:
+            naive.setdefault(r.label, {"human": 0, "propagated": 0, "predicted": 0})[r.source] += 1
+    counts = s.class_counts()
+    assert {c: n for c, n in counts.items() if sum(n.values())} == naive
+    # image 1 and 3: the round agrees with the propagated a; 2 and 7: it overrules a and b; 5: a human relabels
+    assert naive["a"] == {"human": 1, "propagated": 2, "predicted": 0}
+    assert naive["b"] == {"human": 1, "propagated": 1, "predicted": 1}
+    assert naive["new class"] == {"human": 1, "propagated": 0, "predicted": 0}
+    status = s.status()
+    assert (status["human"], status["propagated"], status["predicted"], status["unlabeled"], status["unsure"]) == \
+        tuple(sum(r.source == k for r in rows) for k in ("human", "propagated", "predicted", None)) + (1,)

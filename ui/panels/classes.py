@@ -101,10 +101,14 @@ class ClassesPanel(QWidget):
             c = counts.get(name, {})
             values = [keys.get(name, ""), name, c.get("human", 0), c.get("propagated", 0), c.get("predicted", 0)]
             for col, v in enumerate(values):
-                item = QTableWidgetItem(str(v))
-                if col != 1:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                self.table.setItem(r, col, item)
+                item = self.table.item(r, col)
+                if item is None:  # items are kept: replacing 40 items per label costs ~6 ms
+                    item = QTableWidgetItem()
+                    if col != 1:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                    self.table.setItem(r, col, item)
+                if item.text() != str(v):
+                    item.setText(str(v))
         if s is None:
             self.summary.setText("")
             return
