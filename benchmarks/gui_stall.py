@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -295,6 +296,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scroll-px", type=int, default=120, help="pixels per 16 ms scroll step")
     parser.add_argument("--labels", type=int, default=20, help="human labels in the label phase")
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--keep", action="store_true", help="keep the session and its feature cache (temp dir)")
     args = parser.parse_args(argv)
     if args.folder is None:
         args.folder = os.path.join(tempfile.gettempdir(), f"labeler-gui-stall-{args.images}")
@@ -313,6 +315,10 @@ def main(argv=None) -> int:
         with open(args.json, "w") as handle:
             json.dump({"args": vars(args), "results": out, "notes": bench.notes}, handle, indent=2)
     bench.controller.close_session()
+    if args.keep:
+        print(f"session kept in {bench.work}")
+    else:  # 150 MB at 100k images
+        shutil.rmtree(bench.work, ignore_errors=True)
     over = [n for n, r in out.items() if r["p99"] >= TARGET_P99_MS or r["max"] >= TARGET_MAX_MS]
     return 1 if over else 0
 
