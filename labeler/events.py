@@ -9,11 +9,14 @@ integer codes: comparing 100k Python strings costs milliseconds per pass, codes 
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 import numpy as np
 
 from .propagation import Propagation
+
+if TYPE_CHECKING:
+    from .predictions import Predictions
 
 _FIELDS = attrgetter("source", "label", "confidence", "cluster", "rank", "round")
 # Source codes, shared by the events and the export (-1: none).
@@ -105,7 +108,6 @@ class EventColumns:
         self.cluster = np.full(n_images, -1)
         self.rank = np.full(n_images, -1)
         self.round = np.full(n_images, -1)
-        self._predictions: tuple = (None, None)
 
     def patch(self, events: dict, images: Optional[Iterable[int]] = None) -> "EventColumns":
         """Bring the rows of ``images`` (None: every image) in line with ``events``."""
@@ -134,18 +136,10 @@ class EventColumns:
         return Propagation(idx=ids, labels=self.label[ids], confidence=self.confidence[ids],
                            cluster=self.cluster[ids], rank=self.rank[ids])
 
-    def predictions(self, stored: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """A round's stored predictions {image: (label, confidence, round)} as (label codes,
-        confidences, rounds), -1 / 0.0 / -1 where an image has none; worked out once per round
-        (a round's dict is never modified, so its identity is the key)."""
-        if self._predictions[0] is not stored:
-            n = len(self.source)
-            codes, confidence, rounds = np.full(n, -1, dtype=np.int32), np.zeros(n), np.full(n, -1)
-            if stored:
-                ids = np.fromiter(stored.keys(), dtype=int, count=len(stored))
-                values = list(stored.values())
-                codes[ids] = self.vocabulary.encode(v[0] for v in values)
-                confidence[ids] = np.fromiter((v[1] for v in values), dtype=float, count=len(values))
-                rounds[ids] = np.fromiter((v[2] for v in values), dtype=int, count=len(values))
-            self._predictions = (stored, (codes, confidence, rounds))
-        return self._predictions[1]
+    def predictions(self, stored: "Predictions") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A round's ``predictions.Predictions`` as (label codes of this vocabulary, confidences,
+        rounds), -1 / 0.0 / -1 where an image has none."""
+        remap = np.array([self.vocabulary.code(name) for name in stored.names] + [-1], dtype=np.int32)
+        codes = remap[stored.codes]  # code -1 picks the trailing -1
+        known = codes >= 0
+        return codes, np.where(known, stored.confidence, 0.0), np.where(known, stored.round, -1)

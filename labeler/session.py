@@ -23,6 +23,7 @@ from . import pipeline, propagation
 from .atomic import atomic_save_npy, load_npy
 from .events import HUMAN, EventColumns, TrackedEvents
 from .jobs import Job
+from .predictions import Predictions
 from .scan import duplicate_indices
 from .store import LabelEvent, RoundRow, SessionStore
 from .types import ImageRecord, LabelInfo, LabelSource, ScanResult, SkippedFile
@@ -52,7 +53,7 @@ class Session:
         self.last_round: Optional[pipeline.RoundResult] = None  # in memory only: models are never pickled
         self._labels = TrackedEvents(store.effective_events())  # {image: LabelEvent}
         self._event_columns: Optional[EventColumns] = None
-        self._predictions = store.predictions()
+        self._predictions = store.predictions(len(self.images))
         self._restore_clustering()
 
     @classmethod
@@ -339,8 +340,8 @@ class Session:
     def propagated_labels(self) -> dict[int, LabelEvent]:
         return {i: e for i, e in self._labels.items() if e.source == LabelSource.PROPAGATED}  # a str enum
 
-    def predictions(self) -> dict[int, tuple[str, float, int]]:
-        """The latest round's prediction per image: (label, confidence, round). Do not modify."""
+    def predictions(self) -> Predictions:
+        """The latest round's prediction per image (``predictions.Predictions``). Do not modify."""
         return self._predictions
 
     def prediction(self, index: int) -> Optional[tuple[str, float]]:
@@ -456,12 +457,11 @@ class Session:
                        else float(result.estimated_accuracy),
                        strategy=strategy, batch_size=len(result.picks), picks=[int(i) for i in result.picks],
                        stop_suggested=bool(result.stop_suggested), stop_reason=str(result.stop_reason))
-        predictions = [(i, str(lab), float(conf)) for i, (lab, conf) in
-                       enumerate(zip(result.predicted, result.confidence)) if lab is not None]
-        self.store.add_round(row, iter(predictions))
+        predictions = Predictions.from_labels(result.predicted, result.confidence, row.round)
+        self.store.add_round(row, predictions)
         for key in ("pick_agreement", "audit_agreement"):
             self.store.set_meta(key, [list(pair) for pair in getattr(result, key)])
-        self._predictions = {i: (lab, conf, row.round) for i, lab, conf in predictions}
+        self._predictions = predictions
         self.last_round = result
         self._changed("rounds")
         return row
