@@ -82,11 +82,12 @@ def build_export_table(session: "Session") -> ExportTable:
     events = session.event_columns()
     human = np.flatnonzero(events.source_code == HUMAN)
     propagated = np.flatnonzero(events.source_code == PROPAGATED)
-    predicted, predicted_confidence, predicted_round = events.predictions(session.predictions())
+    stored = session.predictions()
+    predicted, predicted_confidence, predicted_round = events.predictions(stored)
     estimate, audited, _human_share = audit_inputs(session)  # final_label_codes derives the share itself
     codes, sources, confidence = pipeline.final_label_codes(
         n, human, events.label_code[human], propagated, events.label_code[propagated],
-        events.confidence[propagated], None if not session.predictions().round else (predicted, predicted_confidence),
+        events.confidence[propagated], None if not stored.round else (predicted, predicted_confidence),
         estimate=estimate, audit_agreement=audited)
     known = codes >= 0
     # a human or propagated label keeps its event's round and rank; a prediction, its round's
