@@ -316,7 +316,10 @@ class SessionStore:
         """The latest round's predictions (``Predictions.empty`` before any round)."""
         row = self.conn.execute("SELECT round, names, codes, confidence FROM round_predictions").fetchone()
         if row is not None:
-            return Predictions.from_row(row, n_images)
+            try:
+                return Predictions.from_row(row, n_images)
+            except (ValueError, EOFError, OSError):  # damaged: the next round rewrites it; the labels must open
+                return Predictions.empty(n_images)
         labels, confidence, latest = np.full(n_images, None, dtype=object), np.zeros(n_images), 0
         for image, label, conf, round_number in self.conn.execute(
                 "SELECT image_id, label, confidence, round FROM predictions"):  # written by schema 2

@@ -44,3 +44,18 @@ def test_a_schema_2_session_keeps_its_predictions_until_the_next_round(clustered
     assert again.store.conn.execute("SELECT round FROM round_predictions").fetchone()[0] == 2
     assert len(again.predictions()) == again.n_images
     again.close()
+
+
+def test_damaged_stored_predictions_do_not_keep_the_labels_from_opening(clustered_session):
+    session, truth = clustered_session
+    rep = session.representatives()[0]
+    session.label(rep, truth[session.images[rep].path])
+    session.propagate()
+    session.apply_round(run_job(session.round_job(batch_size=5)))
+    session.store.conn.execute("UPDATE round_predictions SET codes = ?", (b"not an npy file",))
+    path = session.path
+    session.close()
+    again = Session.open(path)
+    assert again.human_labels() == {rep: truth[again.images[rep].path]}
+    assert len(again.predictions()) == 0 and again.prediction(rep) is None
+    again.close()
