@@ -95,13 +95,11 @@ class TrackedEvents(dict):
 
 
 class EventColumns:
-    """Each image's current label event as arrays (None / -1 where it has none), with the label
-    and the source also as codes (``vocabulary``, ``SOURCES``)."""
+    """Each image's current label event as arrays (-1 / 0.0 where it has none); the label and
+    the source as codes (``vocabulary``, ``SOURCES``)."""
 
     def __init__(self, n_images: int) -> None:
         self.vocabulary = LabelVocabulary()
-        self.source = np.full(n_images, None, dtype=object)
-        self.label = np.full(n_images, None, dtype=object)
         self.source_code = np.full(n_images, -1, dtype=np.int8)
         self.label_code = np.full(n_images, -1, dtype=np.int32)
         self.confidence = np.zeros(n_images)
@@ -111,17 +109,16 @@ class EventColumns:
 
     def patch(self, events: dict, images: Optional[Iterable[int]] = None) -> "EventColumns":
         """Bring the rows of ``images`` (None: every image) in line with ``events``."""
-        ids = np.arange(len(self.source)) if images is None else np.fromiter(images, dtype=int)
+        ids = np.arange(len(self.source_code)) if images is None else np.fromiter(images, dtype=int)
         if len(ids) == 0:
             return self
-        self.source[ids], self.label[ids], self.confidence[ids] = None, None, 0.0
         self.source_code[ids] = self.label_code[ids] = -1
+        self.confidence[ids] = 0.0
         self.cluster[ids] = self.rank[ids] = self.round[ids] = -1
         ids = np.array([i for i in ids.tolist() if i in events], dtype=int)
         if len(ids):
             # one object array of the fields (zip(*rows) of 100k tuples costs 0.15 s)
             fields = np.array([_FIELDS(events[i]) for i in ids.tolist()], dtype=object)
-            self.source[ids], self.label[ids] = fields[:, 0], fields[:, 1]
             self.source_code[ids] = np.fromiter((_SOURCE_CODE[s] for s in fields[:, 0]), dtype=np.int8, count=len(ids))
             self.label_code[ids] = self.vocabulary.encode(fields[:, 1])
             self.confidence[ids] = fields[:, 2].astype(float)
@@ -133,8 +130,12 @@ class EventColumns:
     def propagation(self) -> Propagation:
         """The propagated labels now standing, in image order (copies: safe to hand to a worker)."""
         ids = np.flatnonzero(self.source_code == PROPAGATED)
-        return Propagation(idx=ids, labels=self.label[ids], confidence=self.confidence[ids],
+        return Propagation(idx=ids, labels=self.labels(ids), confidence=self.confidence[ids],
                            cluster=self.cluster[ids], rank=self.rank[ids])
+
+    def labels(self, ids: np.ndarray) -> np.ndarray:
+        """Object array of the labels of images ``ids`` (None where they have none)."""
+        return self.vocabulary.decode(self.label_code[ids])
 
     def predictions(self, stored: "Predictions") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A round's ``predictions.Predictions`` as (label codes of this vocabulary, confidences,

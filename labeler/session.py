@@ -327,7 +327,7 @@ class Session:
         if self._human_cache[0] != self._revision:  # in image order, the same live and reopened
             events = self.event_columns()
             ids = np.flatnonzero(events.source_code == HUMAN)
-            self._human_cache = (self._revision, dict(zip(ids.tolist(), events.label[ids].tolist())))
+            self._human_cache = (self._revision, dict(zip(ids.tolist(), events.labels(ids).tolist())))
         return dict(self._human_cache[1])
 
     def event_columns(self) -> EventColumns:
