@@ -58,14 +58,14 @@ def audit_once(data, seed: int, budget: int, rounds: int, size: int, later: int 
             checked = pipeline.audit(session.answer_tallies()[1])
             checked["human_share"] = len(session.human_labels()) / session.n_images  # for reported_accuracy
             rows = session.final_labels()
-            model_conf = {i: conf for i, (_label, conf, _round) in session.predictions().items()}
+            model_conf = session.predictions().confidence.copy()  # 0.0 where the round predicted nothing
             after = _later_rounds(session, truth, later, checked) if later else None
         finally:
             session.close()
         right = np.array([r.label == truth[r.path] for r in rows])
         human = np.array([r.source == "human" for r in rows])
         audited = np.array([r.confidence for r in rows])
-        model = np.where(human, 1.0, [model_conf.get(i, 0.0) for i in range(len(rows))])
+        model = np.where(human, 1.0, model_conf)
         calibration = {name: [(float(right[conf >= c].mean()) if (conf >= c).any() else np.nan,
                                float((conf >= c).mean())) for c in LEVELS]
                        for name, conf in (("model", model), ("audited", audited))}

@@ -65,7 +65,7 @@ class ExportTable:
     def class_counts(self, classes: Sequence[str]) -> dict[str, dict[str, int]]:
         """Per class (those given first, then any other label): labels per source."""
         counts: dict[str, dict[str, int]] = {c: dict.fromkeys(ALL_SOURCES, 0) for c in classes}
-        known = (self.label_code >= 0) & (self.source_code >= 0)
+        known = self.label_code >= 0  # a known label always has its source
         n_sources = len(SOURCES)
         per_pair = np.bincount(self.label_code[known].astype(np.int64) * n_sources + self.source_code[known],
                                minlength=len(self.names) * n_sources).reshape(-1, n_sources)
