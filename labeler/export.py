@@ -54,20 +54,35 @@ class ExportTable:
     source_code: np.ndarray  # int: ``source`` as an index into ``events.SOURCES``, -1 where None
     names: list             # the label of each code
 
-    def rows(self, images: Sequence) -> list[ExportRow]:
+    def rows(self, images: Sequence, indices: Optional[Sequence[int]] = None) -> list[ExportRow]:
+        """ExportRow objects for ``indices`` (every image if None), in that order."""
+        picked = np.arange(len(self.label)) if indices is None else np.asarray(indices, dtype=np.int64)
         opt = lambda v: None if v < 0 else int(v)  # noqa: E731
-        return [ExportRow(path=rec.path, label=None if lab is None else str(lab), source=src, confidence=float(conf),
-                          cluster=opt(cl), round=opt(rd), rank=opt(rk), sha1=rec.sha1)
-                for rec, lab, src, conf, cl, rd, rk in zip(images, self.label, self.source, self.confidence,
-                                                            self.cluster.tolist(), self.round.tolist(),
-                                                            self.rank.tolist())]
+        return [ExportRow(path=images[i].path, label=None if lab is None else str(lab), source=src,
+                          confidence=float(conf), cluster=opt(cl), round=opt(rd), rank=opt(rk), sha1=images[i].sha1)
+                for i, lab, src, conf, cl, rd, rk in zip(picked.tolist(), self.label[picked], self.source[picked],
+                                                          self.confidence[picked].tolist(),
+                                                          self.cluster[picked].tolist(), self.round[picked].tolist(),
+                                                          self.rank[picked].tolist())]
 
-    def class_counts(self, classes: Sequence[str]) -> dict[str, dict[str, int]]:
-        """Per class (those given first, then any other label): labels per source."""
+    def selection(self, sources: Optional[Iterable[str]] = None, min_confidence: float = 0.0) -> np.ndarray:
+        """Which images an export with these filters writes (a bool per image): labelled, from one
+        of ``sources`` (all if None), with confidence >= ``min_confidence``.  The export jobs and
+        the dialog's preview both filter with this, so the preview cannot disagree with the file."""
+        wanted = set(ALL_SOURCES if sources is None else sources)
+        unknown = wanted - set(ALL_SOURCES)
+        if unknown:
+            raise ValueError(f"Unknown source(s) {sorted(unknown)}; choose from {', '.join(ALL_SOURCES)}")
+        return ((self.label_code >= 0) & np.isin(self.source_code, [SOURCES.index(s) for s in wanted])
+                & (self.confidence >= min_confidence))
+
+    def class_counts(self, classes: Sequence[str] = (), mask: Optional[np.ndarray] = None) -> dict[str, dict[str, int]]:
+        """Per class (those given first, then any other label with a row in ``mask``, or any
+        label if None): labels per source."""
         counts: dict[str, dict[str, int]] = {c: dict.fromkeys(ALL_SOURCES, 0) for c in classes}
-        known = self.label_code >= 0  # a known label always has its source
+        keep = self.label_code >= 0 if mask is None else mask  # a known label always has its source
         n_sources = len(SOURCES)
-        per_pair = np.bincount(self.label_code[known].astype(np.int64) * n_sources + self.source_code[known],
+        per_pair = np.bincount(self.label_code[keep].astype(np.int64) * n_sources + self.source_code[keep],
                                minlength=len(self.names) * n_sources).reshape(-1, n_sources)
         for code in np.flatnonzero(per_pair.sum(axis=1)).tolist():
             row = counts.setdefault(self.names[code], dict.fromkeys(ALL_SOURCES, 0))
@@ -98,15 +113,6 @@ def build_export_table(session: "Session") -> ExportTable:
                        confidence=np.where(known, confidence, 0.0), cluster=clusters,
                        round=np.where(known, rounds, -1), rank=np.where(from_event, events.rank, -1),
                        label_code=codes, source_code=sources, names=list(events.vocabulary.names))
-
-
-def filter_rows(rows: Sequence[ExportRow], sources: Optional[Iterable[str]] = None,
-                min_confidence: float = 0.0) -> list[ExportRow]:
-    wanted = set(ALL_SOURCES if sources is None else sources)
-    unknown = wanted - set(ALL_SOURCES)
-    if unknown:
-        raise ValueError(f"Unknown source(s) {sorted(unknown)}; choose from {', '.join(ALL_SOURCES)}")
-    return [r for r in rows if r.label is not None and r.source in wanted and r.confidence >= min_confidence]
 
 
 def write_csv(rows: Sequence[ExportRow], out: str, progress=None, cancel=None) -> int:

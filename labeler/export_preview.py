@@ -1,15 +1,16 @@
 """What an export with given filters would write, counted per source and class.
 
-The export dialog shows this live while the user changes the filters; it applies the
-same ``filter_rows`` the export itself uses, so the preview cannot disagree with the file.
+The export dialog shows this live while the user changes the filters.  It counts the
+images ``ExportTable.selection`` keeps, the same selection the export jobs write, so the
+preview cannot disagree with the file; and it is a few vectorised passes, so dragging the
+confidence slider stays smooth at 100k images.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional
 
-from .export import ALL_SOURCES, ExportRow, filter_rows
+from .export import ALL_SOURCES, ExportTable
 
 
 @dataclass(frozen=True)
@@ -22,17 +23,14 @@ class ExportPreview:
     classes: list[str] = field(default_factory=list)
 
 
-def preview_counts(rows: Sequence[ExportRow], sources: Optional[Iterable[str]] = None,
+def preview_counts(table: ExportTable, sources: Optional[Iterable[str]] = None,
                    min_confidence: float = 0.0) -> ExportPreview:
-    """Count the rows ``filter_rows(rows, sources, min_confidence)`` keeps."""
-    kept = filter_rows(rows, sources, min_confidence)
-    labeled = sum(1 for r in rows if r.label is not None)
-    by_source = {s: 0 for s in ALL_SOURCES}
-    pairs = Counter((r.label, r.source) for r in kept)
-    classes = sorted({label for label, _ in pairs})
-    by_class = {c: {s: 0 for s in ALL_SOURCES} for c in classes}
-    for (label, source), n in pairs.items():
-        by_class[label][source] += n
-        by_source[source] += n
-    return ExportPreview(total=len(kept), by_source=by_source, by_class=by_class,
-                         left_out=labeled - len(kept), unlabeled=len(rows) - labeled, classes=classes)
+    """Count the images ``table.selection(sources, min_confidence)`` keeps."""
+    kept = table.selection(sources, min_confidence)
+    total = int(kept.sum())
+    labeled = int((table.label_code >= 0).sum())
+    counts = table.class_counts(mask=kept)
+    classes = sorted(counts)
+    by_source = {s: sum(counts[c][s] for c in classes) for s in ALL_SOURCES}
+    return ExportPreview(total=total, by_source=by_source, by_class={c: counts[c] for c in classes},
+                         left_out=labeled - total, unlabeled=len(table.label_code) - labeled, classes=classes)

@@ -534,16 +534,18 @@ class Session:
 
     def export_csv_job(self, out: str, sources: Optional[Iterable[str]] = None,
                        min_confidence: float = 0.0) -> Job:
-        from .export import write_csv, filter_rows
-        rows = filter_rows(self.final_labels(), sources, min_confidence)
-        return lambda progress=None, cancel=None: write_csv(rows, out, progress=progress, cancel=cancel)
+        from .export import write_csv
+        table, images = self.export_table(), self.images
+        keep = np.flatnonzero(table.selection(sources, min_confidence))  # the rows are built on the worker
+        return lambda progress=None, cancel=None: write_csv(table.rows(images, keep), out,
+                                                            progress=progress, cancel=cancel)
 
     def export_folders_job(self, out: str, mode: str = "copy", sources: Optional[Iterable[str]] = None,
                            min_confidence: float = 0.0) -> Job:
-        from .export import write_class_folders, filter_rows
-        rows = filter_rows(self.final_labels(), sources, min_confidence)
-        root = self.root
-        return lambda progress=None, cancel=None: write_class_folders(rows, root, out, mode=mode,
+        from .export import write_class_folders
+        table, images, root = self.export_table(), self.images, self.root
+        keep = np.flatnonzero(table.selection(sources, min_confidence))
+        return lambda progress=None, cancel=None: write_class_folders(table.rows(images, keep), root, out, mode=mode,
                                                                       progress=progress, cancel=cancel)
 
     def import_csv(self, csv_path: str) -> tuple[int, list[str]]:

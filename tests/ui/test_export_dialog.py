@@ -1,4 +1,5 @@
-"""Export dialog: live preview equals filter_rows, and the CSV it writes holds exactly those rows."""
+"""Export dialog: the live preview counts what a plain row filter keeps, and the CSV it writes
+holds exactly those rows."""
 from __future__ import annotations
 
 import csv
@@ -7,8 +8,14 @@ import os
 import pytest
 from PySide6.QtCore import Qt
 
-from labeler.export import filter_rows
+from labeler.export import ALL_SOURCES
 from ui.panels.export_dialog import ExportDialog
+
+
+def filter_rows(rows, sources, min_conf):
+    """The export's filter, one row at a time (the oracle)."""
+    wanted = ALL_SOURCES if sources is None else sources
+    return [r for r in rows if r.label is not None and r.source in wanted and r.confidence >= min_conf]
 
 
 @pytest.fixture

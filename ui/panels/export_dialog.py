@@ -1,7 +1,7 @@
 """The export dialog: choose sources and a minimum confidence, see what would be written.
 
-The preview counts come from ``labeler.export_preview.preview_counts``, which applies the
-same ``filter_rows`` as the export; the export itself runs through the controller's
+The preview counts come from ``labeler.export_preview.preview_counts``, which counts the
+same ``ExportTable.selection`` the export writes; the export itself runs through the controller's
 ``start_export_csv`` / ``start_export_folders`` (the code path of the CLI's ``export``).
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
                                QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPushButton, QRadioButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
-from labeler.export import ALL_SOURCES
+from labeler.export import ALL_SOURCES, ExportTable
 from labeler.export_preview import ExportPreview, preview_counts
 from labeler.status import session_reported_accuracy
 
@@ -35,7 +35,7 @@ class ExportDialog(QDialog):
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export labels")
         self.controller = controller
-        self._rows: list = []
+        self._export_table: Optional[ExportTable] = None
         self._audit_note = ""
         self.preview: Optional[ExportPreview] = None
         self._running = False
@@ -45,7 +45,7 @@ class ExportDialog(QDialog):
         controller.roundsChanged.connect(self._labels_changed)
         controller.sessionChanged.connect(self._labels_changed)
         controller.runner.finished.connect(self._job_finished)
-        self.reload_rows()
+        self.reload_table()
         self.resize(660, 720)
 
     # ------------------------------------------------------------------ layout
@@ -148,17 +148,17 @@ class ExportDialog(QDialog):
         # Reading every image's final label costs ~0.1-0.3 s at 20k images: only while shown.
         self._stale = True
         if self.isVisible():
-            self.reload_rows()
+            self.reload_table()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if self._stale:
-            self.reload_rows()
+            self.reload_table()
         super().showEvent(event)
 
-    def reload_rows(self) -> None:
-        """Fetch the rows the export would consider (one pass over the session)."""
+    def reload_table(self) -> None:
+        """Fetch the export table (the session's cached columns, rebuilt once per change)."""
         s = self.controller.session
-        self._rows = [] if s is None else s.final_labels()
+        self._export_table = None if s is None else s.export_table()
         self._audit_note = "" if s is None else self._audit_text(s)
         self._stale = False
         self.update_preview()
@@ -178,7 +178,13 @@ class ExportDialog(QDialog):
                 f"{100 * reported['accuracy']:.0f} %, the accuracy your audit supports.")
 
     def update_preview(self) -> None:
-        self.preview = preview_counts(self._rows, self.sources(), self.min_confidence())
+        if self._export_table is None:
+            self.preview = None
+            self.table.setRowCount(0)
+            self.summary.setText("No session is open.")
+            self._update_buttons()
+            return
+        self.preview = preview_counts(self._export_table, self.sources(), self.min_confidence())
         p = self.preview
         self.table.setRowCount(len(p.classes) + 1)
         lines = [(cls, p.by_class[cls]) for cls in p.classes] + [("All classes", p.by_source)]
