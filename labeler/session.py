@@ -12,6 +12,7 @@ clustering) that are cheap to rebuild.  Methods come in three kinds:
 from __future__ import annotations
 
 import os
+from itertools import repeat
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
@@ -302,14 +303,11 @@ class Session:
     def _record(self, kind: str, description: str, rows: Sequence[tuple], ranks: Optional[Sequence] = None,
                 clusters: Optional[Sequence] = None) -> None:
         round_index = self.current_round
-        events = []
-        for n, (i, label, source, conf) in enumerate(rows):
-            cluster = clusters[n] if clusters is not None else self.cluster_of(i)
-            rank = ranks[n] if ranks is not None else None
-            events.append((int(i), label, source, float(conf), cluster, rank, round_index))
+        clusters = [self.cluster_of(r[0]) for r in rows] if clusters is None else clusters
+        events = [(int(i), label, source, float(conf), cluster, rank, round_index) for (i, label, source, conf), cluster, rank
+                  in zip(rows, clusters, [None] * len(rows) if ranks is None else ranks)]
         action_id = self.store.record_action(kind, description, events)
-        for e in events:
-            self._labels[e[0]] = LabelEvent(*e, action_id)
+        self._labels.set_many([LabelEvent(*e, action_id) for e in events])
         self._changed("labels")
 
     def label_of(self, index: int) -> Optional[LabelInfo]:
@@ -411,10 +409,10 @@ class Session:
         self.store.set_meta("percentile", percentile)
         if len(prop.idx) == 0:
             return 0
-        rows = [(int(i), str(lab), LabelSource.PROPAGATED.value, float(c))
-                for i, lab, c in zip(prop.idx, prop.labels, prop.confidence)]
+        rows = list(zip(prop.idx.tolist(), map(str, prop.labels), repeat(LabelSource.PROPAGATED.value),
+                        prop.confidence.tolist()))
         self._record("propagate", f"Propagate {len(rows)} labels ({percentile:g} %)", rows,
-                     ranks=[int(r) for r in prop.rank], clusters=[int(c) for c in prop.cluster])
+                     ranks=prop.rank.tolist(), clusters=prop.cluster.tolist())
         return len(rows)
 
     # ------------------------------------------------------------------ active-learning rounds
@@ -500,14 +498,10 @@ class Session:
         if target is None:
             return None
         action_id = target[0]
-        touched = sorted({e.image_id for e in self.store.events_of_action(action_id)})
+        touched = self.store.images_of_action(action_id)
         self.store.set_undone(action_id, undone)
-        fresh = self.store.effective_events(touched)
-        for i in touched:
-            if i in fresh:
-                self._labels[i] = fresh[i]
-            else:
-                self._labels.pop(i, None)
+        fresh = self.store.effective_events(of_action=action_id)
+        self._labels.replace_many(touched, fresh)
         self._changed("labels")
         return touched
 

@@ -85,6 +85,30 @@ def test_propagation_never_overwrites_humans_and_is_one_undo_step(clustered_sess
     assert len(session.propagated_labels()) == n
 
 
+def test_undo_of_an_action_larger_than_sqlites_variable_limit(clustered_session):
+    """Undo looks up the images an action touched inside SQLite: many builds allow 32766
+    variables per statement, fewer than a propagation at 100k images touches."""
+    import sqlite3
+    session, truth = clustered_session
+    session.store.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 30)  # the images here: 300
+    for rep in session.representatives():
+        session.label(rep, truth[session.images[rep].path])
+    first = session.propagate(40)
+    at_40 = {i: (e.label, e.confidence) for i, e in session.propagated_labels().items()}
+    assert session.propagate(100) > first > 30
+    assert session.undo() is not None  # back to the 40 % propagation, the rest unlabelled again
+    assert {i: (e.label, e.confidence) for i, e in session.propagated_labels().items()} == at_40
+    assert session.undo() is not None
+    assert session.propagated_labels() == {}
+    assert len(session.human_labels()) == len(session.representatives())
+    session.redo()
+    assert {i: (e.label, e.confidence) for i, e in session.propagated_labels().items()} == at_40
+    columns = session.event_columns()  # patched per change, equal to a rebuild from the file
+    rebuilt = type(columns)(session.n_images).patch(session.store.effective_events())
+    assert (columns.source_code == rebuilt.source_code).all() and (columns.confidence == rebuilt.confidence).all()
+    assert (columns.labels(np.arange(session.n_images)) == rebuilt.labels(np.arange(session.n_images))).all()
+
+
 def test_propagation_percentile_matches_preview(clustered_session):
     session, truth = clustered_session
     for rep in session.representatives():
