@@ -9,6 +9,9 @@ all in one run and one process:
   features   controller.start_features, then start_clustering (jobs on workers; the
              apply_* on the GUI thread is part of what is measured)
   scroll     a 20,000-item ThumbnailView scrolled by a QTimer (thumbnails decode async)
+  propagate  every representative labelled (set-up), then controller.propagate at 60 % and
+             again at 100 %, as the Propagate button does (the file write runs on a worker)
+  undo       controller.undo() of the 100 % propagation (on the GUI thread)
   label      after every representative is labelled, propagated and a round applied (set up
              outside the measurement), one human label every 300 ms with the grid and the
              classes panel on screen: each label repaints badges and recounts the classes
@@ -119,7 +122,8 @@ class Bench(QObject):
         self.results: dict[str, dict] = {}
         self.notes: list[str] = []
         self.work = tempfile.mkdtemp(prefix="gui-stall-")
-        self.phases = [self.phase_idle, self.phase_scan, self.phase_features, self.phase_scroll, self.phase_label]
+        self.phases = [self.phase_idle, self.phase_scan, self.phase_features, self.phase_scroll, self.phase_propagate,
+                       self.phase_undo, self.phase_label]
         self._phase_name = ""
         self._phase_started = 0.0
         self.events: list[tuple[int, str]] = []  # (ns on the heartbeat clock, what happened)
@@ -228,13 +232,29 @@ class Bench(QObject):
         self._scroll_timer.timeout.connect(step)
         self._scroll_timer.start()
 
-    def phase_label(self) -> None:
-        from ui.panels.classes import ClassesPanel
+    def phase_propagate(self) -> None:
         s = self.controller.session
         classes = [f"shape {c}" for c in "abcdefgh"]
         for n, rep in enumerate(s.representatives()):  # set-up, not measured
             s.label(rep, classes[n % len(classes)])
-        s.propagate()
+        self._begin("propagate")
+        self._event("propagate 60 %")
+
+        def then_all(n60) -> None:
+            self._event("propagate 100 %")
+            self.controller.propagate(100, on_done=lambda n: self._end(f"({n60} then {n} labels)"))
+        if not self.controller.propagate(60, on_done=then_all):
+            self._end("(refused)")
+
+    def phase_undo(self) -> None:
+        self._begin("undo")
+        QTimer.singleShot(50, lambda: (self._event("undo the 100 % propagation"), self.controller.undo(),
+                                       QTimer.singleShot(200, lambda: self._end("(one undo)"))))
+
+    def phase_label(self) -> None:
+        from ui.panels.classes import ClassesPanel
+        s = self.controller.session
+        s.propagate()  # set-up, not measured
         self.panel = ClassesPanel(self.controller)
         self.panel.show()
         self.controller.start_round(10, on_done=lambda _r: self._label_measured())
@@ -265,7 +285,7 @@ def report(bench: Bench, args) -> dict:
     print(f"GUI-thread heartbeat every {args.interval} ms; gap between beats in ms (ratio to idle)")
     print(f"{'phase':22s} {'beats':>7s} {'p50':>14s} {'p99':>14s} {'max':>16s}  verdict")
     out = {}
-    for name in ("idle", "scan", "features+clustering", "scroll", "label"):
+    for name in ("idle", "scan", "features+clustering", "scroll", "propagate", "undo", "label"):
         r = bench.results.get(name)
         if r is None:
             continue

@@ -9,7 +9,7 @@ integer codes: comparing 100k Python strings costs milliseconds per pass, codes 
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Optional
 
 import numpy as np
 
@@ -83,11 +83,12 @@ class TrackedEvents(dict):
         self._note(key)
         return super().pop(key, *default)
 
-    def set_many(self, events: Iterable) -> None:
-        """``d[e.image_id] = e`` for every event, at dict speed (a propagation sets 80k)."""
+    def set_many(self, events: Iterable, track: bool = True) -> None:
+        """``d[e.image_id] = e`` for every event, at dict speed (a propagation sets 80k).
+        ``track=False``: the caller brings the EventColumns in line itself."""
         events = {e.image_id: e for e in events}
         super().update(events)
-        if self._changed is not None:
+        if track and self._changed is not None:
             self._changed.update(events)
 
     def replace_many(self, images: Iterable[int], events: dict) -> None:
@@ -109,6 +110,14 @@ class TrackedEvents(dict):
         """The images changed since the last call (None: all of them), and start afresh."""
         changed, self._changed = self._changed, set()
         return changed
+
+
+class PropagationAction(NamedTuple):
+    """A committed propagation (``Session.propagate_job``): its events and the arrays they came from."""
+
+    events: list                # store.LabelEvent per image
+    propagation: Propagation
+    round: int
 
 
 class EventColumns:
@@ -146,6 +155,15 @@ class EventColumns:
                 column[ids] = np.fromiter((-1 if v is None else v for v in field(name)), dtype=int, count=len(ids))
             self.round[ids] = np.fromiter(field("round"), dtype=int, count=len(ids))
         return self
+
+    def set_propagation(self, prop: Propagation, round_index: int) -> None:
+        """The rows ``patch`` would make from a propagation's events, straight from its arrays."""
+        names, which = np.unique(np.asarray(prop.labels, dtype=object).astype(str), return_inverse=True)
+        ids = np.asarray(prop.idx, dtype=int)
+        self.source_code[ids] = PROPAGATED
+        self.label_code[ids] = self.vocabulary.encode(names.tolist())[which.ravel()]
+        self.confidence[ids] = prop.confidence
+        self.cluster[ids], self.rank[ids], self.round[ids] = prop.cluster, prop.rank, round_index
 
     def propagation(self) -> Propagation:
         """The propagated labels now standing, in image order (copies: safe to hand to a worker)."""

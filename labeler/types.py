@@ -104,3 +104,11 @@ class LabelInfo:
     cluster: Optional[int]
     round: int
     rank: Optional[int] = None
+
+
+def clean_label(name: str) -> str:
+    """Labels are free text (commas, quotes, unicode all fine) but not empty or padded."""
+    cleaned = str(name).strip()
+    if not cleaned:
+        raise ValueError("A label cannot be empty.")
+    return cleaned

@@ -72,13 +72,15 @@ class JobRunner(QObject):
 
     Public API
     ----------
-    ``run(job, on_result, description, on_error=None, exclusive=True) -> bool``
+    ``run(job, on_result, description, on_error=None, exclusive=True, cancellable=True) -> bool``
         Start ``job(progress, cancel)`` on a worker.  ``on_result(result)`` is called on the
         GUI thread after success.  Returns False (and starts nothing) if ``exclusive`` and an
         exclusive job is already running.  If the job raises, ``on_error(exc)`` is called
         when given, otherwise ``failed(title, message)`` is emitted; the traceback is
         logged either way.  A cancelled job calls neither: ``message("Cancelled: …")`` is
         emitted instead.  An exception raised by ``on_result`` is treated like a job error.
+        ``cancellable=False``: ``cancel()`` leaves the job alone, so its result is always
+        applied (a job that commits to the session file must not be dropped after it did).
     ``cancel()``
         Ask every running job to stop (their CancelToken is set).
     ``busy`` (property)
@@ -122,14 +124,16 @@ class JobRunner(QObject):
         return len(self._tasks)
 
     def run(self, job: Callable, on_result: Optional[Callable[[Any], None]], description: str,
-            on_error: Optional[Callable[[BaseException], None]] = None, exclusive: bool = True) -> bool:
+            on_error: Optional[Callable[[BaseException], None]] = None, exclusive: bool = True,
+            cancellable: bool = True) -> bool:
         if exclusive and self._exclusive is not None:
             return False
         task_id = self._next_id
         self._next_id += 1
         signals = _TaskSignals()
         token = CancelToken()
-        self._tasks[task_id] = (signals, token, exclusive)
+        # an uncancellable job's own token is never set: cancel() reaches only the stored one
+        self._tasks[task_id] = (signals, token if cancellable else CancelToken(), exclusive)
         signals.progress.connect(self.progress)
         # A job cancelled while its runner is being destroyed (window closed, test torn down)
         # reports after the runner is gone: those reports have no one to go to.

@@ -83,3 +83,22 @@ def test_class_counts_and_status_equal_a_count_of_the_export_rows():
     status = s.status()
     assert (status["human"], status["propagated"], status["predicted"], status["unlabeled"], status["unsure"]) == \
         tuple(sum(r.source == k for r in rows) for k in ("human", "propagated", "predicted", None)) + (1,)
+
+
+def test_a_propagation_sets_its_columns_from_its_arrays_exactly_as_a_rebuild(tmp_path):
+    """``apply_action`` writes a propagation's rows from its arrays (no per-event patch): they
+    must equal a rebuild from the file, over an earlier propagation and after undo and redo."""
+    images = [ImageRecord(f"i{i}.png", 1, 0.0, f"{i:040x}", 8, 8) for i in range(12)]
+    s = Session.create(str(tmp_path / "s.labeler"), ScanResult(str(tmp_path), images, []))
+    s.apply_clustering(Clustering(labels=np.repeat([0, 1, 2], 4), distances=np.tile(np.arange(4.0), 3),
+                                  representatives=np.array([0, 4, 8]), centers=np.zeros((3, 1)), k=3))
+    s.label(0, "é, \"q\"")
+    s.label(4, "b")
+    s.event_columns()  # exists: the next propagation takes the array path
+    steps = [lambda: s.apply_action(s.propagate_job(60)()), lambda: s.label(8, "c"),
+             lambda: s.apply_action(s.propagate_job(100)()), s.undo, s.redo, lambda: s.propagate(100)]
+    for step in steps:
+        step()
+        assert _same(s.event_columns(), EventColumns(s.n_images).patch(s.store.effective_events()))
+    assert s.event_columns().labels(np.arange(4)).tolist() == ["é, \"q\""] * 4
+    assert s.event_columns().round[1] == 0 and s.event_columns().rank[1] == 1

@@ -109,6 +109,31 @@ def test_undo_of_an_action_larger_than_sqlites_variable_limit(clustered_session)
     assert (columns.labels(np.arange(session.n_images)) == rebuilt.labels(np.arange(session.n_images))).all()
 
 
+def test_propagate_job_writes_through_its_own_connection(clustered_session, monkeypatch):
+    """The job can run on a worker: it never touches the session's own connection, and once
+    ``apply_action`` adopts its result, memory and file agree."""
+    session, truth = clustered_session
+    for rep in session.representatives():
+        session.label(rep, truth[session.images[rep].path])
+    expected = session.propagation_preview(60)
+    job = session.propagate_job(60)
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the session's connection was used")
+    monkeypatch.setattr(session.store, "record_action", refuse)
+    events = job()
+    assert session.propagated_labels() == {}  # not adopted yet
+    assert session.apply_action(events) == len(expected.idx)
+    assert sorted(session.propagated_labels()) == sorted(expected.idx.tolist())
+    reopened = Session.open(session.path)
+    try:
+        assert reopened.propagated_labels() == session.propagated_labels()
+        assert reopened.undo_text() == session.undo_text() == "Propagate %d labels (60 %%)" % len(expected.idx)
+    finally:
+        reopened.close()
+    assert session.propagate_job(0) is None  # nothing within the cutoff: no job
+
+
 def test_propagation_percentile_matches_preview(clustered_session):
     session, truth = clustered_session
     for rep in session.representatives():

@@ -1,12 +1,15 @@
 """Cluster inspector: live cutoff, propagate/undo, relabel by keys."""
 from __future__ import annotations
 
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
 
 from labeler.propagation import propagation_cutoff
 from labeler.scan import scan_folder
+from labeler.session import Session
+from labeler.store import SessionStore
 from ui.panels.cluster_inspector import ClusterInspector
 
 K = 12
@@ -78,6 +81,7 @@ def test_propagate_cluster_then_undo_restores(qtbot, inspector, clustered):
     expected = len(s.propagation_preview(50, [c]).idx)
     assert expected > 0
     qtbot.mouseClick(inspector.propagate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)  # written on a worker
     propagated = s.propagated_labels()
     assert len(propagated) == expected
     assert all(e.cluster == c and e.label == label for e in propagated.values())
@@ -100,6 +104,7 @@ def test_propagate_all_uses_every_labeled_representative(qtbot, inspector, clust
     expected = len(s.propagation_preview(40).idx)
     qtbot.waitUntil(lambda: f"({expected})" in inspector.propagate_all_button.text(), timeout=2000)
     qtbot.mouseClick(inspector.propagate_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)
     assert len(s.propagated_labels()) == expected
     assert {e.cluster for e in s.propagated_labels().values()} <= set(range(5))
     assert s.percentile == 40
@@ -132,7 +137,8 @@ def test_number_key_and_typed_class_relabel_members_and_win_over_propagation(qtb
     qtbot.keyClick(inspector.class_entry, Qt.Key.Key_Return)
     assert s.label_of(inspector.members[3]).label == "odd"
     assert view.hasFocus()
-    inspector.propagate_current()
+    assert inspector.propagate_current()
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)
     assert s.label_of(member).label == other and s.label_of(member).source == "human"
     assert s.label_of(inspector.members[3]).label == "odd"
     assert s.label_of(inspector.members[4]).source == "propagated"
@@ -184,3 +190,64 @@ def _next_tab_stop(widget):
             return w
         w = w.nextInFocusChain()
     return None
+
+
+def _slow_worker_writes(monkeypatch, gate: threading.Event, fail: bool = False) -> None:
+    """Hold (or fail) record_action when it runs off the GUI thread: the propagation's write."""
+    original = SessionStore.record_action
+
+    def record_action(self, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            assert gate.wait(10)
+            if fail:
+                raise OSError(28, "No space left on device")
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(SessionStore, "record_action", record_action)
+
+
+def test_label_actions_wait_while_a_propagation_is_written(qtbot, clustered, monkeypatch):
+    """The propagation is written on a worker.  Until it is applied the other label actions
+    are refused with a message (nothing slips in between what it read and what it writes),
+    and cancelling other work does not drop it: memory and file agree afterwards."""
+    controller, truth = clustered
+    s = controller.session
+    for rep in s.representatives():
+        controller.label(rep, truth[s.images[rep].path])
+    expected = set(s.propagation_preview(100).idx.tolist())
+    free = min(expected)
+    messages = []
+    controller.status.connect(messages.append)
+    gate = threading.Event()
+    _slow_worker_writes(monkeypatch, gate)
+    assert controller.propagate(100)
+    assert controller.writing
+    assert not controller.label(free, "x") and not controller.undo()
+    assert "Busy" in messages[-1] and s.label_of(free) is None
+    controller.runner.cancel()  # e.g. the user cancels a round meanwhile
+    gate.set()
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)
+    assert set(s.propagated_labels()) == expected
+    assert s.label_of(free).source == "propagated"
+    assert controller.label(free, "x") and s.label_of(free).source == "human"
+    reopened = Session.open(s.path)
+    try:
+        assert reopened.propagated_labels() == s.propagated_labels()
+        assert reopened.human_labels() == s.human_labels()
+    finally:
+        reopened.close()
+
+
+def test_a_failed_propagation_write_changes_nothing_and_says_so(qtbot, clustered, monkeypatch):
+    controller, truth = clustered
+    s = controller.session
+    for rep in s.representatives():
+        controller.label(rep, truth[s.images[rep].path])
+    gate = threading.Event()
+    gate.set()
+    _slow_worker_writes(monkeypatch, gate, fail=True)
+    with qtbot.waitSignal(controller.errorOccurred, timeout=10000) as blocker:
+        assert controller.propagate(100)
+    assert "propagate" in blocker.args[0] and "disk is full" in blocker.args[1]
+    assert not controller.writing and s.propagated_labels() == {}
+    assert s.undo_text().startswith("Label")  # the last action is still the last label
+    assert controller.label(s.representatives()[0], "again")

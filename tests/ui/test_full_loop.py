@@ -161,6 +161,7 @@ def run_loop(qtbot, folder, out_dir):
 
     # --- propagate (Ctrl+P)
     press(qtbot, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.controller.writing, timeout=TIMEOUT)  # written on a worker
     propagated = dict(s.propagated_labels())
     assert propagated, "nothing was propagated"
     assert not set(propagated) & set(reps)
