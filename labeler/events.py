@@ -83,24 +83,24 @@ class TrackedEvents(dict):
         self._note(key)
         return super().pop(key, *default)
 
-    def set_many(self, events: Iterable, track: bool = True) -> None:
-        """``d[e.image_id] = e`` for every event, at dict speed (a propagation sets 80k).
-        ``track=False``: the caller brings the EventColumns in line itself."""
+    def set_many(self, events: Iterable) -> None:
+        """``d[e.image_id] = e`` for every event, at dict speed."""
         events = {e.image_id: e for e in events}
         super().update(events)
-        if track and self._changed is not None:
+        if self._changed is not None:
             self._changed.update(events)
 
-    def replace_many(self, images: Iterable[int], events: dict) -> None:
-        """Give each of ``images`` its event in ``events``, or none if it has none there (undo)."""
+    def replace_many(self, images: Iterable[int], events: dict, track: bool = True) -> None:
+        """Give each of ``images`` its event in ``events``, or none if it has none there, at dict
+        speed (a propagation or its undo changes 100k).  ``track=False``: the caller brings the
+        EventColumns in line itself (``EventColumns.set_rows``)."""
         images = list(images)
         for i in images:
             if i not in events:
                 super().pop(i, None)
         super().update(events)
-        if self._changed is not None:
+        if track and self._changed is not None:
             self._changed.update(images)
-            self._changed.update(events)
 
     def _note(self, key) -> None:
         if self._changed is not None:
@@ -112,12 +112,43 @@ class TrackedEvents(dict):
         return changed
 
 
-class PropagationAction(NamedTuple):
-    """A committed propagation (``Session.propagate_job``): its events and the arrays they came from."""
+class EventRows(NamedTuple):
+    """The current events of some images as arrays (-1 / 0.0 where an image has none), with the
+    labels as indices into ``label_names``: what ``EventColumns.set_rows`` writes.  Building it
+    reads every event (20 ms per 100k), so a big action builds it on its worker."""
 
-    events: list                # store.LabelEvent per image
-    propagation: Propagation
-    round: int
+    ids: np.ndarray
+    source_code: np.ndarray
+    label_names: list
+    label_index: np.ndarray
+    confidence: np.ndarray
+    cluster: np.ndarray
+    rank: np.ndarray
+    round: np.ndarray
+
+    @staticmethod
+    def of(images: Iterable[int], events: dict) -> "EventRows":
+        ids = np.fromiter(images, dtype=int)
+        n = len(ids)
+        rows = EventRows(ids, np.full(n, -1, dtype=np.int8), [], np.full(n, -1, dtype=np.int32), np.zeros(n),
+                         np.full(n, -1), np.full(n, -1), np.full(n, -1))
+        where = [k for k, i in enumerate(ids.tolist()) if i in events]
+        if not where:
+            return rows
+        found = list(map(events.__getitem__, ids[where].tolist()))
+        # one pass per field: a 2-D object array of 100k events costs 0.1-0.15 s, these 20 ms
+        field = lambda name: list(map(attrgetter(name), found))  # noqa: E731
+        rows.source_code[where] = np.fromiter(map(_SOURCE_CODE.__getitem__, field("source")), dtype=np.int8,
+                                              count=len(where))
+        position: dict = {}
+        rows.label_index[where] = np.fromiter((-1 if v is None else position.setdefault(v, len(position))
+                                               for v in field("label")), dtype=np.int32, count=len(where))
+        rows.label_names.extend(position)
+        rows.confidence[where] = np.fromiter(field("confidence"), dtype=float, count=len(where))
+        for column, name in ((rows.cluster, "cluster"), (rows.rank, "rank")):
+            column[where] = np.fromiter((-1 if v is None else v for v in field(name)), dtype=int, count=len(where))
+        rows.round[where] = np.fromiter(field("round"), dtype=int, count=len(where))
+        return rows
 
 
 class EventColumns:
@@ -135,35 +166,16 @@ class EventColumns:
 
     def patch(self, events: dict, images: Optional[Iterable[int]] = None) -> "EventColumns":
         """Bring the rows of ``images`` (None: every image) in line with ``events``."""
-        ids = np.arange(len(self.source_code)) if images is None else np.fromiter(images, dtype=int)
-        if len(ids) == 0:
-            return self
-        self.source_code[ids] = self.label_code[ids] = -1
-        self.confidence[ids] = 0.0
-        self.cluster[ids] = self.rank[ids] = self.round[ids] = -1
-        present = [i for i in ids.tolist() if i in events]
-        if present:
-            found = list(map(events.__getitem__, present))
-            ids = np.array(present, dtype=int)
-            # one pass per field: a 2-D object array of 100k events costs 0.1-0.15 s, these 20 ms
-            field = lambda name: list(map(attrgetter(name), found))  # noqa: E731
-            self.source_code[ids] = np.fromiter(map(_SOURCE_CODE.__getitem__, field("source")), dtype=np.int8,
-                                                count=len(ids))
-            self.label_code[ids] = self.vocabulary.encode(field("label"))
-            self.confidence[ids] = np.fromiter(field("confidence"), dtype=float, count=len(ids))
-            for column, name in ((self.cluster, "cluster"), (self.rank, "rank")):
-                column[ids] = np.fromiter((-1 if v is None else v for v in field(name)), dtype=int, count=len(ids))
-            self.round[ids] = np.fromiter(field("round"), dtype=int, count=len(ids))
-        return self
+        ids = range(len(self.source_code)) if images is None else images
+        return self.set_rows(EventRows.of(ids, events))
 
-    def set_propagation(self, prop: Propagation, round_index: int) -> None:
-        """The rows ``patch`` would make from a propagation's events, straight from its arrays."""
-        names, which = np.unique(np.asarray(prop.labels, dtype=object).astype(str), return_inverse=True)
-        ids = np.asarray(prop.idx, dtype=int)
-        self.source_code[ids] = PROPAGATED
-        self.label_code[ids] = self.vocabulary.encode(names.tolist())[which.ravel()]
-        self.confidence[ids] = prop.confidence
-        self.cluster[ids], self.rank[ids], self.round[ids] = prop.cluster, prop.rank, round_index
+    def set_rows(self, rows: EventRows) -> "EventColumns":
+        ids = rows.ids
+        codes = np.append(self.vocabulary.encode(rows.label_names), -1).astype(np.int32)  # index -1 -> -1
+        self.source_code[ids], self.label_code[ids] = rows.source_code, codes[rows.label_index]
+        self.confidence[ids], self.cluster[ids], self.rank[ids], self.round[ids] = \
+            rows.confidence, rows.cluster, rows.rank, rows.round
+        return self
 
     def propagation(self) -> Propagation:
         """The propagated labels now standing, in image order (copies: safe to hand to a worker)."""

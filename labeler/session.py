@@ -12,16 +12,16 @@ clustering) that are cheap to rebuild.  Methods come in three kinds:
 from __future__ import annotations
 
 import os
-from itertools import repeat
 import time
 from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
+from . import actions, pipeline, propagation
 from . import clustering as clustering_mod
-from . import pipeline, propagation
+from .actions import LabelAction
 from .atomic import atomic_save_npy, load_npy
-from .events import HUMAN, EventColumns, PropagationAction, TrackedEvents
+from .events import HUMAN, EventColumns, TrackedEvents
 from .jobs import Job
 from .predictions import Predictions
 from .scan import duplicate_indices
@@ -308,14 +308,14 @@ class Session:
         self._labels.set_many([LabelEvent(*e, action_id) for e in events])
         self._changed("labels")
 
-    def apply_action(self, action: PropagationAction) -> int:
-        """Adopt a committed propagation (``propagate_job``'s result); returns its size."""
-        columns = self._event_columns  # patched from the arrays, not 100k events one by one
-        self._labels.set_many(action.events, track=columns is None)
+    def apply_action(self, action: LabelAction) -> LabelAction:
+        """Adopt a committed label action (a job of ``labeler.actions``)."""
+        columns = self._event_columns  # set from the action's arrays, not 100k events one by one
+        self._labels.replace_many(action.images, action.events, track=columns is None)
         if columns is not None:
-            columns.set_propagation(action.propagation, action.round)
+            columns.set_rows(action.rows)
         self._changed("labels")
-        return len(action.events)
+        return action
 
     def label_of(self, index: int) -> Optional[LabelInfo]:
         """The human or propagated label of an image (None if it has neither)."""
@@ -411,35 +411,14 @@ class Session:
     def propagate(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None) -> int:
         """Give each labeled representative's label to the closest ``percentile`` % of its cluster.
         One undoable action. Human labels are excluded, so they are never overwritten."""
-        job = self.propagate_job(percentile, clusters, own_connection=False)
-        return 0 if job is None else self.apply_action(job())
+        job = actions.propagate_job(self, percentile, clusters, own_connection=False)
+        return 0 if job is None else len(self.apply_action(job()).images)
 
-    def propagate_job(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None,
-                      own_connection: bool = True) -> Optional[Job]:
-        """``propagate`` as a job (None if nothing would change): it commits the action through its
-        own connection to the session file, so the write (0.3 s for 80k labels) can run on a
-        worker while the GUI's connection reads on (WAL); ``apply_action`` adopts its result.
-        Until then the caller must make no other label action."""
-        percentile = self.percentile if percentile is None else float(percentile)
-        prop = self.propagation_preview(percentile, clusters)
-        self.store.set_meta("percentile", percentile)
-        if len(prop.idx) == 0:
-            return None
-        round_index, description = self.current_round, f"Propagate {len(prop.idx)} labels ({percentile:g} %)"
-        shared = None if own_connection and self.path != ":memory:" else self.store
-        path = self.path
-
-        def job(progress=None, cancel=None) -> PropagationAction:
-            events = list(zip(prop.idx.tolist(), map(str, prop.labels), repeat(LabelSource.PROPAGATED.value),
-                              prop.confidence.tolist(), prop.cluster.tolist(), prop.rank.tolist(), repeat(round_index)))
-            store = shared or SessionStore(path)
-            try:
-                action_id = store.record_action("propagate", description, events)
-            finally:
-                if store is not shared:
-                    store.close()
-            return PropagationAction([LabelEvent(*e, action_id) for e in events], prop, round_index)
-        return job
+    def propagate_job(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None
+                      ) -> Optional[Job]:
+        """``propagate`` with the file write on a worker (see ``labeler.actions``); None if nothing
+        would change.  ``apply_action`` adopts its result; until then, make no other label action."""
+        return actions.propagate_job(self, percentile, clusters)
 
     # ------------------------------------------------------------------ active-learning rounds
     @property
@@ -515,21 +494,26 @@ class Session:
 
     def undo(self) -> Optional[list[int]]:
         """Undo the last action; returns the images it touched (None if nothing to undo)."""
-        return self._flip(self.store.undo_target(), undone=True)
+        job = actions.flip_job(self, redo=False, own_connection=False)
+        return None if job is None else self.apply_action(job()).images
 
     def redo(self) -> Optional[list[int]]:
-        return self._flip(self.store.redo_target(), undone=False)
+        job = actions.flip_job(self, redo=True, own_connection=False)
+        return None if job is None else self.apply_action(job()).images
 
-    def _flip(self, target, undone: bool) -> Optional[list[int]]:
-        if target is None:
-            return None
-        action_id = target[0]
-        touched = self.store.images_of_action(action_id)
-        self.store.set_undone(action_id, undone)
-        fresh = self.store.effective_events(of_action=action_id)
-        self._labels.replace_many(touched, fresh)
+    def undo_size(self, redo: bool = False) -> int:
+        """Label events in the action ``undo`` (``redo``) would flip; 0 if none."""
+        target = self.store.redo_target() if redo else self.store.undo_target()
+        return 0 if target is None else self.store.action_size(target[0])
+
+    def reload_labels(self) -> None:
+        """Read every label event from the file again (after a job failed halfway)."""
+        self._labels, self._event_columns = TrackedEvents(self.store.effective_events()), None
         self._changed("labels")
-        return touched
+
+    def undo_job(self, redo: bool = False) -> Optional[Job]:
+        """``undo`` (or ``redo``) with the reads and writes on a worker, like ``propagate_job``."""
+        return actions.flip_job(self, redo)
 
     # ------------------------------------------------------------------ view state
     def view_state(self) -> dict:

@@ -240,6 +240,9 @@ class SessionStore:
         with self.transaction():
             self.conn.execute("UPDATE actions SET undone = ? WHERE id = ?", (int(undone), action_id))
 
+    def action_size(self, action_id: int) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM label_events WHERE action_id = ?", (action_id,)).fetchone()[0]
+
     def images_of_action(self, action_id: int) -> list[int]:
         """The images an action labelled, sorted."""
         return [r[0] for r in self.conn.execute(

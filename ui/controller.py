@@ -15,6 +15,9 @@ from ui.workers import JobRunner
 log = logging.getLogger("labeler.ui")
 MAX_RECENT = 8
 Callback = Optional[Callable[[Any], None]]
+# Undo / redo of an action this big runs on a worker (a propagation at 100k images: ~1 s);
+# smaller ones at once, so a keyboard Ctrl+Z is never refused for a write in progress.
+WORKER_UNDO_EVENTS = 2000
 
 
 def settings() -> QSettings:
@@ -42,8 +45,9 @@ class SessionController(QObject):
     bool/None on failure): ``label(i, name)``, ``label_many(indices, name)``,
     ``mark_unsure(i)``, ``clear_label(i)``, ``add_class(name)``, ``undo()``, ``redo()``,
     ``set_view_state(dict)``, ``import_csv(path)``.
-    ``propagate(percentile=None, clusters=None, on_done=None) -> bool``: the one action whose
-    file write runs on a worker (80k labels take 0.3 s to write); ``on_done(n)`` after it is
+    ``propagate(percentile=None, clusters=None, on_done=None) -> bool``, and ``undo()`` /
+    ``redo()`` of an action of ``WORKER_UNDO_EVENTS`` or more, read and write the file on a
+    worker (a propagation at 100k images: ~1 s); ``on_done(n)`` after the propagation is
     applied.  Until then the other label actions are refused with a status message
     (``writing`` is True), so nothing can slip in between what it read and what it writes.
 
@@ -238,16 +242,23 @@ class SessionController(QObject):
     def add_class(self, name: str) -> bool:
         return self._act("Could not add the class", lambda: self.session.add_class(name) or True) is not None
 
-    def undo(self) -> Optional[list[int]]:
-        touched = self._act("Could not undo", lambda: self.session.undo())
-        if touched is not None:
-            self.status.emit("Undone")
-        return touched
+    def undo(self):
+        return self._flip(redo=False)
 
-    def redo(self) -> Optional[list[int]]:
-        touched = self._act("Could not redo", lambda: self.session.redo())
+    def redo(self):
+        return self._flip(redo=True)
+
+    def _flip(self, redo: bool):
+        """Undo (redo) at once when the action is small; a big one (a propagation) on a worker.
+        Returns the images touched, True when started on a worker, None when nothing happened."""
+        s, word = self.session, "Redone" if redo else "Undone"
+        if s is not None and not self.writing and s.undo_size(redo) >= WORKER_UNDO_EVENTS:
+            job = self._act(f"Could not {word[:-2].lower()}", lambda: s.undo_job(redo))
+            doing = "redoing" if redo else "undoing"
+            return True if job and self._write(job, doing, lambda action: self.status.emit(word)) else None
+        touched = self._act(f"Could not {word[:-2].lower()}", lambda: s.redo() if redo else s.undo())
         if touched is not None:
-            self.status.emit("Redone")
+            self.status.emit(word)
         return touched
 
     def propagate(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None,
@@ -259,20 +270,30 @@ class SessionController(QObject):
                 self.status.emit("Nothing to propagate: no unlabelled image within the cutoff")
             return False
 
-        def applied(events) -> None:
+        def applied(action) -> None:
+            self.status.emit(f"Propagated {len(action.images)} labels")
+            if on_done is not None:
+                on_done(len(action.images))
+        return self._write(job, "propagating the labels", applied)
+
+    def _write(self, job: Callable, what: str, applied: Callable) -> bool:
+        """Run a ``labeler.actions`` job on a worker, adopt its result, then ``applied(action)``.
+        Until then ``writing`` is True and the other label actions are refused."""
+        s = self.session
+
+        def done(action) -> None:
             self.writing = False
             if self.session is s:  # a session closed meanwhile reads the action from its file
-                n = s.apply_action(events)
-                self.status.emit(f"Propagated {n} labels")
-                if on_done is not None:
-                    on_done(n)
+                applied(s.apply_action(action))
 
-        def failed(exc: BaseException) -> None:  # rolled back: nothing was written
+        def failed(exc: BaseException) -> None:
             self.writing = False
-            self._error("Could not propagate the labels", exc)
+            if self.session is s:
+                s.reload_labels()  # whatever reached the file, memory shows the same
+            self._error(f"Could not finish {what}", exc)
         # not exclusive: a round may be computing meanwhile; not cancellable: once committed,
         # the action must reach the session in memory too
-        self.writing = self.runner.run(job, applied, "Saving the propagated labels", on_error=failed,
+        self.writing = self.runner.run(job, done, f"Saving the labels ({what})", on_error=failed,
                                        exclusive=False, cancellable=False)
         return self.writing
 

@@ -121,9 +121,9 @@ def test_propagate_job_writes_through_its_own_connection(clustered_session, monk
     def refuse(*_args, **_kwargs):
         raise AssertionError("the session's connection was used")
     monkeypatch.setattr(session.store, "record_action", refuse)
-    events = job()
+    action = job()
     assert session.propagated_labels() == {}  # not adopted yet
-    assert session.apply_action(events) == len(expected.idx)
+    assert len(session.apply_action(action).images) == len(expected.idx)
     assert sorted(session.propagated_labels()) == sorted(expected.idx.tolist())
     reopened = Session.open(session.path)
     try:

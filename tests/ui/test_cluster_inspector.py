@@ -247,7 +247,46 @@ def test_a_failed_propagation_write_changes_nothing_and_says_so(qtbot, clustered
     _slow_worker_writes(monkeypatch, gate, fail=True)
     with qtbot.waitSignal(controller.errorOccurred, timeout=10000) as blocker:
         assert controller.propagate(100)
-    assert "propagate" in blocker.args[0] and "disk is full" in blocker.args[1]
+    assert "propagating" in blocker.args[0] and "disk is full" in blocker.args[1]
     assert not controller.writing and s.propagated_labels() == {}
     assert s.undo_text().startswith("Label")  # the last action is still the last label
     assert controller.label(s.representatives()[0], "again")
+
+
+def test_undo_and_redo_of_a_big_action_run_on_a_worker(qtbot, clustered, monkeypatch):
+    """A propagation's undo and redo read and write the file on a worker (WORKER_UNDO_EVENTS
+    lowered so the demo's propagation counts as big); a single label's undo stays immediate."""
+    import ui.controller as controller_module
+    controller, truth = clustered
+    s = controller.session
+    for rep in s.representatives():
+        controller.label(rep, truth[s.images[rep].path])
+    human = s.human_labels()
+    assert controller.propagate(60)
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)
+    at_60 = dict(s.propagated_labels())
+    assert controller.propagate(100)
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)
+    monkeypatch.setattr(controller_module, "WORKER_UNDO_EVENTS", 10)
+    assert s.undo_size() > 10
+    assert controller.undo() is True and controller.writing  # started on a worker
+    assert controller.label(s.representatives()[0], "late") is False  # refused meanwhile
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)
+    assert s.propagated_labels() == at_60 and s.human_labels() == human
+    assert controller.redo() is True
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)
+    assert len(s.propagated_labels()) > len(at_60)
+    free = next(iter(s.propagated_labels()))
+    controller.label(free, "one")
+    assert controller.undo() == [free]  # small: at once
+    reopened = Session.open(s.path)
+    try:
+        assert reopened.propagated_labels() == s.propagated_labels()
+        assert reopened.human_labels() == s.human_labels()
+        assert reopened.undo_text() == s.undo_text()
+    finally:
+        reopened.close()
+    columns = s.event_columns()  # set from the actions' arrays: equal to a rebuild from the file
+    rebuilt = type(columns)(s.n_images).patch(s.store.effective_events())
+    assert (columns.source_code == rebuilt.source_code).all() and (columns.label_code >= -1).all()
+    assert columns.labels(range(s.n_images)).tolist() == rebuilt.labels(range(s.n_images)).tolist()

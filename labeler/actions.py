@@ -1,0 +1,86 @@
+"""Label actions big enough to be written on a worker: a propagation, and undo / redo.
+
+At 100k images a propagation writes 100k label events (0.3 s in SQLite) and its undo reads
+them back (0.5 s).  These jobs do that through their own connection to the session file
+(WAL: the GUI's connection reads on meanwhile) and return a ``LabelAction`` holding the new
+events as arrays too (``events.EventRows``), so ``Session.apply_action`` on the GUI thread only
+swaps them in.  Until it has, the caller must make no other label action: the job decided
+what to write from the session as it was when the job was made.
+
+``own_connection=False`` runs the same code on the session's connection (the CLI, tests, an
+in-memory session).
+"""
+from __future__ import annotations
+
+from itertools import repeat
+from typing import TYPE_CHECKING, NamedTuple, Optional
+
+from .events import EventRows
+from .jobs import Job
+from .store import LabelEvent, SessionStore
+from .types import LabelSource
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+class LabelAction(NamedTuple):
+    """A committed change of some images' current events."""
+
+    images: list       # the images whose current event changed
+    events: dict       # image -> its new current store.LabelEvent (absent: it has none now)
+    rows: EventRows    # the same as arrays, for EventColumns.set_rows
+
+
+def _writer(session: "Session", own_connection: bool):
+    """(connection to use on the worker or None to open one there, the file's path)."""
+    shared = None if own_connection and session.path != ":memory:" else session.store
+    return shared, session.path
+
+
+def _with_store(shared: Optional[SessionStore], path: str, work):
+    store = shared or SessionStore(path)
+    try:
+        return work(store)
+    finally:
+        if store is not shared:
+            store.close()
+
+
+def propagate_job(session: "Session", percentile: Optional[float] = None, clusters=None,
+                  own_connection: bool = True) -> Optional[Job]:
+    """``Session.propagate`` as a job; None if nothing would change."""
+    percentile = session.percentile if percentile is None else float(percentile)
+    prop = session.propagation_preview(percentile, clusters)
+    session.store.set_meta("percentile", percentile)
+    if len(prop.idx) == 0:
+        return None
+    round_index, description = session.current_round, f"Propagate {len(prop.idx)} labels ({percentile:g} %)"
+    shared, path = _writer(session, own_connection)
+
+    def job(progress=None, cancel=None) -> LabelAction:
+        rows = list(zip(prop.idx.tolist(), map(str, prop.labels), repeat(LabelSource.PROPAGATED.value),
+                        prop.confidence.tolist(), prop.cluster.tolist(), prop.rank.tolist(), repeat(round_index)))
+        action_id = _with_store(shared, path, lambda store: store.record_action("propagate", description, rows))
+        events = {row[0]: LabelEvent(*row, action_id) for row in rows}
+        return LabelAction(list(events), events, EventRows.of(events, events))
+    return job
+
+
+def flip_job(session: "Session", redo: bool, own_connection: bool = True) -> Optional[Job]:
+    """Undo (or redo) the last action as a job; None if there is nothing to undo (redo)."""
+    target = session.store.redo_target() if redo else session.store.undo_target()
+    if target is None:
+        return None
+    action_id = target[0]
+    shared, path = _writer(session, own_connection)
+
+    def flip(store: SessionStore):
+        touched = store.images_of_action(action_id)
+        store.set_undone(action_id, not redo)
+        return touched, store.effective_events(of_action=action_id)
+
+    def job(progress=None, cancel=None) -> LabelAction:
+        touched, events = _with_store(shared, path, flip)
+        return LabelAction(touched, events, EventRows.of(touched, events))
+    return job
