@@ -12,13 +12,16 @@ all in one run and one process:
   propagate  every representative labelled (set-up; then wait for the feature check those
              labels start), then controller.propagate at 60 % and again at 100 %, as the
              Propagate button does (the file write runs on a worker)
-  undo       controller.undo() of the 100 % propagation (on the GUI thread)
+  undo       controller.undo() of the 100 % propagation (on a worker: it is big)
   label      after every representative is labelled, propagated and a round applied (set up
              outside the measurement), one human label every 300 ms with the grid and the
              classes panel on screen: each label repaints badges and recounts the classes
 
-Prints p50 / p99 / max gap in ms per phase and their ratio to idle.  Target: p99 < 50 ms,
-max < 200 ms.  Runs offscreen by default.  Usage:
+The phases start once the start-up preload of the CNN model is done, as in the app
+(``ui.app.preload_in_background``).  Prints p50 / p99 / max gap in ms per phase and their
+ratio to idle.  Target: p99 < 50 ms, max < 200 ms.  ``--sample-stacks`` also prints where
+every thread was while the GUI thread missed its beat, and the garbage collections over
+20 ms.  Runs offscreen by default.  Usage:
 
     .venv/bin/python benchmarks/gui_stall.py [--images 20000] [--features pixels] [--k 200]
 """
@@ -88,18 +91,68 @@ class Heartbeat(QObject):
 
     def start(self) -> None:
         self.ticks = []
+        self.last = time.perf_counter()
         self.clock.start()
         self.ticks.append(0)
         self.timer.start()
 
     def _tick(self) -> None:
         self.ticks.append(self.clock.nsecsElapsed())
+        self.last = time.perf_counter()
 
     def stop(self) -> np.ndarray:
         """Gaps between consecutive beats, in ms (including the gap up to now)."""
         self.timer.stop()
+        self.last = float("inf")  # between phases nothing is measured (or sampled)
         self.ticks.append(self.clock.nsecsElapsed())
         return np.diff(np.asarray(self.ticks, dtype=np.int64)) / 1e6
+
+
+class StackSampler:
+    """``--sample-stacks``: while the GUI thread has missed its beat for over 50 ms, sample
+    every thread's stack every 10 ms; ``report`` prints the most frequent ones (what the GUI
+    thread was doing, or which worker held the GIL)."""
+
+    def __init__(self, beat: Heartbeat, phase) -> None:
+        import collections
+        import threading
+        self.beat, self.phase, self.samples = beat, phase, collections.Counter()
+        self.beat.last = float("inf")
+        self.collections: list = []  # (phase, generation, ms, thread) of garbage collections over 20 ms
+        import gc
+        started = {}
+
+        def on_gc(stage, info) -> None:
+            if stage == "start":
+                started["t"] = time.perf_counter()
+            elif "t" in started and time.perf_counter() - started["t"] > 0.02:
+                self.collections.append((self.phase(), info["generation"], 1000 * (time.perf_counter() - started["t"]),
+                                         threading.current_thread().name, info["collected"]))
+        gc.callbacks.append(on_gc)
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        import threading
+        import traceback
+        names = {}
+        while True:
+            time.sleep(0.01)
+            if time.perf_counter() - self.beat.last < 0.05:
+                continue
+            for ident, frame in sys._current_frames().items():
+                if ident == threading.get_ident():
+                    continue
+                names.update({t.ident: t.name for t in threading.enumerate()})
+                stack = "".join(traceback.format_stack(frame, limit=40)[-6:])
+                self.samples[f"[{self.phase()}] {names.get(ident, ident)}:\n{stack}"] += 1
+
+    def report(self, top: int = 12) -> None:
+        print("\ngarbage collections over 20 ms (phase, generation, ms, thread, objects freed):")
+        for phase, generation, ms, thread, freed in self.collections:
+            print(f"  {phase:22s} gen {generation}  {ms:6.0f} ms  {thread}  {freed}")
+        print(f"\nstacks while the GUI thread was late (10 ms samples, top {top}):")
+        for stack, n in self.samples.most_common(top):
+            print(f"--- {n} samples, {stack}")
 
 
 def stats(gaps: np.ndarray) -> dict:
@@ -135,7 +188,7 @@ class Bench(QObject):
 
     # -- sequencing
     def start(self) -> None:
-        QTimer.singleShot(0, self._next)
+        self._when_idle(self._next)  # after the start-up preload (ui.app.preload_in_background)
 
     def _next(self) -> None:
         if not self.phases:
@@ -243,10 +296,13 @@ class Bench(QObject):
     def _when_idle(self, then) -> None:
         """Call ``then`` once no job runs (the feature check these labels started): the phase
         measures its own work, not the check's competition for the GIL."""
-        if self.controller.runner.running:
-            QTimer.singleShot(50, lambda: self._when_idle(then))
-        else:
+        self._when(lambda: not self.controller.runner.running, then)
+
+    def _when(self, condition, then) -> None:
+        if condition():
             then()
+        else:
+            QTimer.singleShot(20, lambda: self._when(condition, then))
 
     def _propagate_measured(self) -> None:
         self._begin("propagate")
@@ -260,8 +316,12 @@ class Bench(QObject):
 
     def phase_undo(self) -> None:
         self._begin("undo")
-        QTimer.singleShot(50, lambda: (self._event("undo the 100 % propagation"), self.controller.undo(),
-                                       QTimer.singleShot(200, lambda: self._end("(one undo)"))))
+        def undo() -> None:
+            self._event("undo the 100 % propagation")
+            on_worker = self.controller.undo() is True
+            self._when(lambda: not self.controller.writing,
+                       lambda: QTimer.singleShot(100, lambda: self._end(f"(one undo{', on a worker' if on_worker else ''})")))
+        QTimer.singleShot(50, undo)
 
     def phase_label(self) -> None:
         from ui.panels.classes import ClassesPanel
@@ -328,6 +388,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scroll-px", type=int, default=120, help="pixels per 16 ms scroll step")
     parser.add_argument("--labels", type=int, default=20, help="human labels in the label phase")
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--sample-stacks", action="store_true", help="print where the threads were during stalls")
     parser.add_argument("--keep", action="store_true", help="keep the session and its feature cache (temp dir)")
     args = parser.parse_args(argv)
     if args.folder is None:
@@ -337,12 +398,17 @@ def main(argv=None) -> int:
         print(f"images ready in {args.folder} ({time.perf_counter() - t:.1f} s)", flush=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     bench = Bench(app, args)
+    from ui.app import preload_in_background
     from ui.gcpause import freeze_long_lived
     freeze_long_lived(full=True)  # as ui.app.run_gui does once the main window exists
+    preload_in_background(bench.controller)  # and this; the idle phase starts once it is done
+    sampler = StackSampler(bench.beat, lambda: bench._phase_name) if args.sample_stacks else None
     bench.start()
     app.exec()
     bench.controller.runner.wait(30000)
     out = report(bench, args)
+    if sampler is not None:
+        sampler.report()
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"args": vars(args), "results": out, "notes": bench.notes}, handle, indent=2)

@@ -33,6 +33,21 @@ def make_app(argv=None):
     return app
 
 
+def preload_in_background(controller) -> None:
+    """Load the CNN model (torch) on a worker now, at start-up.  Loaded later, by the first
+    automatic feature check, its import held the GIL long enough to freeze the GUI for 0.3-0.9 s
+    at 100k images (benchmarks/gui_stall.py); at start-up nothing is being labelled yet.  Its
+    objects are then frozen out of the garbage collector's way (``gcpause``)."""
+    from labeler.features.cnn import cnn_available, load_model
+    from ui.gcpause import freeze_long_lived
+
+    def preload(progress=None, cancel=None) -> None:
+        if cnn_available():
+            load_model()
+    controller.runner.run(preload, lambda _none: freeze_long_lived(), "Loading the image model", exclusive=False,
+                          on_error=lambda exc: log.warning("could not preload the CNN model: %s", exc))
+
+
 def run_gui(session_path: Optional[str] = None, demo: bool = False, screenshot: Optional[str] = None) -> int:
     """Show the main window; with ``screenshot`` drive to the screen named by the file's stem, save, exit.
 
@@ -59,6 +74,7 @@ def run_gui(session_path: Optional[str] = None, demo: bool = False, screenshot: 
     window.show()
     from ui.gcpause import freeze_long_lived
     freeze_long_lived(full=True)  # everything imported so far lives as long as the app
+    preload_in_background(window.controller)
     if screenshot:
         from ui.screenshot import ScreenshotDriver
         driver = ScreenshotDriver(window, screenshot, session_path=session_path, demo=demo)
