@@ -1,7 +1,7 @@
 """Label actions big enough to be written on a worker: a propagation, and undo / redo.
 
 At 100k images a propagation writes 100k label events (0.3 s in SQLite) and its undo reads
-them back (0.5 s).  These jobs do that through their own connection to the session file
+them back and makes their objects (about 1 s).  These jobs do that through their own connection to the session file
 (WAL: the GUI's connection reads on meanwhile) and return a ``LabelAction`` holding the new
 events as arrays too (``events.EventRows``), so ``Session.apply_action`` on the GUI thread only
 swaps them in.  Until it has, the caller must make no other label action: the job decided
