@@ -89,7 +89,7 @@ class SessionController(QObject):
         self.session: Optional[Session] = None
         self.runner = JobRunner(self)
         self._checking = False  # an automatic feature check is running
-        self.writing = False    # a propagation is being written to the session file
+        self.writing = False    # a propagation (or a big undo) is being written to the session file
         self.runner.failed.connect(self.errorOccurred)
         self.runner.message.connect(self.status)
         self._signals = {"labels": self.labelsChanged, "classes": self.classesChanged,
@@ -214,7 +214,7 @@ class SessionController(QObject):
         if self.session is None:
             return None
         if self.writing:
-            self.status.emit("Busy: saving the propagated labels, one moment")
+            self.status.emit("Busy: saving the labels, one moment")
             return None
         try:
             return fn(*args, **kwargs)
