@@ -293,7 +293,7 @@ class SessionController(QObject):
             self._error(f"Could not finish {what}", exc)
         # not exclusive: a round may be computing meanwhile; not cancellable: once committed,
         # the action must reach the session in memory too
-        self.writing = self.runner.run(job, done, f"Saving the labels ({what})", on_error=failed,
+        self.writing = self.runner.run(job, done, what[:1].upper() + what[1:], on_error=failed,
                                        exclusive=False, cancellable=False)
         return self.writing
 
