@@ -5,6 +5,7 @@ A reader (or a crash) never sees a half-written export or cache.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from typing import IO, Iterator
@@ -37,3 +38,14 @@ def atomic_save_npy(path: str, array: np.ndarray) -> None:
 
 def load_npy(path: str) -> np.ndarray:
     return np.load(path, allow_pickle=False)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """``array`` as ``.npy`` bytes, to store in a BLOB (no pickle)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def from_npy_bytes(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data), allow_pickle=False)

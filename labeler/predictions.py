@@ -6,13 +6,13 @@ as one row of ``.npy`` blobs (read back with ``allow_pickle=False``), it is a fe
 """
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
 import numpy as np
 
+from .atomic import from_npy_bytes, npy_bytes
 from .events import LabelVocabulary
 
 
@@ -54,22 +54,15 @@ class Predictions:
 
     # -- the stored form: one row (round, names as JSON, codes and confidences as .npy bytes)
     def to_row(self) -> tuple[int, str, bytes, bytes]:
-        return self.round, json.dumps(list(self.names)), _npy(self.codes.astype(np.int32)), \
-            _npy(self.confidence.astype(np.float64))
+        return self.round, json.dumps(list(self.names)), npy_bytes(self.codes.astype(np.int32)), \
+            npy_bytes(self.confidence.astype(np.float64))
 
     @staticmethod
     def from_row(row: tuple, n_images: int) -> "Predictions":
         round_number, names, codes, confidence = row
-        codes = np.load(io.BytesIO(codes), allow_pickle=False)
-        confidence = np.load(io.BytesIO(confidence), allow_pickle=False)
+        codes, confidence = from_npy_bytes(codes), from_npy_bytes(confidence)
         names = tuple(json.loads(names))
         if codes.shape != (n_images,) or confidence.shape != (n_images,) or \
                 (len(codes) and int(codes.max(initial=-1)) >= len(names)):
             raise ValueError("the stored predictions do not match this session's images")
         return Predictions(names, codes.astype(np.int32), confidence.astype(float), int(round_number))
-
-
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()

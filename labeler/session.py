@@ -246,8 +246,7 @@ class Session:
 
     def apply_clustering(self, result: "clustering_mod.Clustering") -> None:
         self.clustering = result
-        self.store.save_clustering(int(result.k), {}, result.labels.tolist(), result.distances.tolist(),
-                                   result.representatives.tolist())
+        self.store.save_clustering(int(result.k), {}, result.labels, result.distances, result.representatives.tolist())
         self._changed("clustering")
 
     def _restore_clustering(self) -> None:
@@ -255,6 +254,8 @@ class Session:
         if saved is None:
             return
         k, _params, labels, distances, reps = saved
+        if len(labels) != self.n_images:
+            return  # damaged or foreign: the images must be clustered again
         self.clustering = clustering_mod.Clustering(
             labels=np.asarray(labels, dtype=int), distances=np.asarray(distances, dtype=float),
             representatives=np.asarray(reps, dtype=int), centers=np.empty((k, 0)), k=k)

@@ -318,3 +318,37 @@ def test_human_labels_is_a_fresh_copy_that_follows_every_change(clustered_sessio
     assert session.human_labels() == {rep: "x"}
     session.label(rep, "y")
     assert session.human_labels() == {rep: "y"}
+
+
+def test_a_schema_3_clustering_reads_from_its_rows_and_a_damaged_one_asks_to_cluster_again(clustered_session):
+    """Schema 4 stores a clustering as one row of arrays; a schema 3 session's clustering is
+    one row per image, read as before.  Damaged arrays leave the labels open, unclustered."""
+    session, truth = clustered_session
+    rep = session.representatives()[0]
+    session.label(rep, truth[session.images[rep].path])
+    clustering, path = session.clustering, session.path
+    conn = session.store.conn
+    cid = session.store.get_meta("active_clustering")
+    conn.executemany("INSERT INTO cluster_assignments(clustering_id, image_id, cluster, distance) VALUES (?,?,?,?)",
+                     [(cid, i, int(c), float(d)) for i, (c, d) in enumerate(zip(clustering.labels,
+                                                                                  clustering.distances))])
+    conn.execute("DROP TABLE clustering_arrays")
+    conn.execute("PRAGMA user_version = 3")
+    session.close()
+
+    again = Session.open(path)  # migrated to 4, the clustering read from its rows
+    assert again.store.schema_version == SCHEMA_VERSION
+    assert np.array_equal(again.clustering.labels, clustering.labels)
+    assert np.array_equal(again.clustering.distances, clustering.distances)
+    assert again.representatives() == session.representatives()
+    again.store.save_clustering(clustering.k, {}, clustering.labels, clustering.distances,
+                                clustering.representatives.tolist())
+    again.store.conn.execute("UPDATE clustering_arrays SET labels = ?", (b"not an npy file",))
+    again.close()
+
+    damaged = Session.open(path)
+    try:
+        assert damaged.clustering is None
+        assert damaged.human_labels() == {rep: truth[damaged.images[rep].path]}
+    finally:
+        damaged.close()
