@@ -64,8 +64,8 @@ def source_names(codes: np.ndarray) -> np.ndarray:
 
 class TrackedEvents(dict):
     """{image: its current LabelEvent} that remembers the images set or removed since the last
-    ``take_changed`` (all of them at first).  Only ``d[k] = v``, ``del d[k]``, ``pop``,
-    ``set_many`` and ``replace_many`` are tracked: the session changes events through nothing else."""
+    ``take_changed`` (all of them at first).  Only ``d[k] = v``, ``del d[k]``, ``pop`` and
+    ``replace_many`` are tracked: the session changes events through nothing else."""
 
     def __init__(self, *args) -> None:
         super().__init__(*args)
@@ -82,13 +82,6 @@ class TrackedEvents(dict):
     def pop(self, key, *default):
         self._note(key)
         return super().pop(key, *default)
-
-    def set_many(self, events: Iterable) -> None:
-        """``d[e.image_id] = e`` for every event, at dict speed."""
-        events = {e.image_id: e for e in events}
-        super().update(events)
-        if self._changed is not None:
-            self._changed.update(events)
 
     def replace_many(self, images: Iterable[int], events: dict, track: bool = True) -> None:
         """Give each of ``images`` its event in ``events``, or none if it has none there, at dict

@@ -306,7 +306,8 @@ class Session:
         events = [(int(i), label, source, float(conf), self.cluster_of(i), None, round_index)
                   for i, label, source, conf in rows]
         action_id = self.store.record_action(kind, description, events)
-        self._labels.set_many([LabelEvent(*e, action_id) for e in events])
+        new = {e[0]: LabelEvent(*e, action_id) for e in events}
+        self._labels.replace_many(list(new), new)
         self._changed("labels")
 
     def apply_action(self, action: LabelAction) -> LabelAction:
@@ -412,8 +413,8 @@ class Session:
     def propagate(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None) -> int:
         """Give each labeled representative's label to the closest ``percentile`` % of its cluster.
         One undoable action. Human labels are excluded, so they are never overwritten."""
-        job = actions.propagate_job(self, percentile, clusters, own_connection=False)
-        return 0 if job is None else len(self.apply_action(job()).images)
+        action = self._run_here(actions.propagate_job(self, percentile, clusters, own_connection=False))
+        return 0 if action is None else len(action.images)
 
     def propagate_job(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None
                       ) -> Optional[Job]:
@@ -495,12 +496,16 @@ class Session:
 
     def undo(self) -> Optional[list[int]]:
         """Undo the last action; returns the images it touched (None if nothing to undo)."""
-        job = actions.flip_job(self, redo=False, own_connection=False)
-        return None if job is None else self.apply_action(job()).images
+        action = self._run_here(actions.flip_job(self, redo=False, own_connection=False))
+        return None if action is None else action.images
 
     def redo(self) -> Optional[list[int]]:
-        job = actions.flip_job(self, redo=True, own_connection=False)
-        return None if job is None else self.apply_action(job()).images
+        action = self._run_here(actions.flip_job(self, redo=True, own_connection=False))
+        return None if action is None else action.images
+
+    def _run_here(self, job: Optional[Job]) -> Optional[LabelAction]:
+        """Run a ``labeler.actions`` job on this thread and adopt its result (None: no job)."""
+        return None if job is None else self.apply_action(job())
 
     def undo_size(self, redo: bool = False) -> int:
         """Label events in the action ``undo`` (``redo``) would flip; 0 if none."""
