@@ -187,6 +187,9 @@ class SessionController(QObject):
             self._checking = False
             if self.session is s:
                 s.apply_feature_check(result)
+                # labels that came while it ran get their look now, not at the next unrelated
+                # change of labels (a propagation, which it would then compete with for the GIL)
+                self._maybe_check_features()
 
         def failed(exc: BaseException) -> None:  # an automatic check is advice: log it, do not interrupt
             self._checking = False

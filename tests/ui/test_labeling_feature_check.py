@@ -65,3 +65,19 @@ def test_banner_offers_the_recommended_switch_and_keeps_labels(qtbot, labeling):
     assert panel.view.current_image() == open_reps[0]
     named_by_members = [c for c, r in enumerate(s.representatives()) if c in s.cluster_labels() and r not in human]
     assert named_by_members and f"{len(named_by_members)} more clusters named by labels inside them" in panel.progress.text()
+
+
+def test_labels_given_while_a_check_runs_get_their_check_when_it_ends(qtbot, labeling):
+    panel, truth = labeling
+    c = panel.controller
+    s = c.session
+    reps = s.representatives()
+    checked = []
+    c.featureCheckChanged.connect(lambda: checked.append(s.feature_check["n_labels"]))
+    # no event loop between these labels: the check the 20th starts is still running at the last
+    for i in reps:
+        c.label(i, truth[s.images[i].path])
+    qtbot.waitUntil(lambda: len(checked) == 2, timeout=60000)
+    assert checked == [EARLY_CHECK_LABELS, len(reps)]  # the last look came without another label
+    c.runner.wait(10000)
+    assert checked == [EARLY_CHECK_LABELS, len(reps)]
