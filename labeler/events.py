@@ -176,6 +176,15 @@ class EventColumns:
         return Propagation(idx=ids, labels=self.labels(ids), confidence=self.confidence[ids],
                            cluster=self.cluster[ids], rank=self.rank[ids])
 
+    def holds(self, prop: Propagation) -> np.ndarray:
+        """Mask over ``prop``: the image already holds exactly that propagated label (same
+        cluster, rank and confidence), so propagating it again would change nothing."""
+        ids = np.asarray(prop.idx, dtype=int)
+        known = {name: code for code, name in enumerate(self.vocabulary.names)}
+        codes = np.fromiter(map(lambda name: known.get(name, -2), prop.labels), dtype=np.int32, count=len(ids))
+        return (self.source_code[ids] == PROPAGATED) & (self.label_code[ids] == codes) & \
+            (self.cluster[ids] == prop.cluster) & (self.rank[ids] == prop.rank) & (self.confidence[ids] == prop.confidence)
+
     def labels(self, ids: np.ndarray) -> np.ndarray:
         """Object array of the labels of images ``ids`` (None where they have none)."""
         return self.vocabulary.decode(self.label_code[ids])

@@ -39,6 +39,10 @@ class Propagation:
         return Propagation(np.zeros(0, int), np.zeros(0, object), np.zeros(0), np.zeros(0, int),
                            np.zeros(0, int))
 
+    def take(self, keep: np.ndarray) -> "Propagation":
+        """The rows where the mask ``keep`` is True."""
+        return Propagation(self.idx[keep], self.labels[keep], self.confidence[keep], self.cluster[keep], self.rank[keep])
+
 
 def cluster_members(clustering: Clustering, cluster: int) -> np.ndarray:
     """Member indices of ``cluster`` sorted by distance to its centre (closest first)."""

@@ -402,13 +402,16 @@ class Session:
 
     def propagation_preview(self, percentile: float, clusters: Optional[Iterable[int]] = None
                             ) -> "propagation.Propagation":
-        """What ``propagate`` would apply; cheap enough to call on every slider move."""
+        """What ``propagate`` would apply; cheap enough to call on every slider move.  Images
+        that already hold exactly that propagated label are left out: propagating them again
+        would only add an undo step that changes nothing."""
         labels = self.cluster_labels()
         if clusters is not None:
             keep = set(int(c) for c in clusters)
             labels = {c: v for c, v in labels.items() if c in keep}
-        return propagation.propagate_percentile(self._require_clustering(), labels, percentile,
+        prop = propagation.propagate_percentile(self._require_clustering(), labels, percentile,
                                                 exclude=list(self.human_labels()))
+        return prop.take(~self.event_columns().holds(prop))
 
     def propagate(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None) -> int:
         """Give each labeled representative's label to the closest ``percentile`` % of its cluster.

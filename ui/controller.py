@@ -270,7 +270,7 @@ class SessionController(QObject):
         job = self._act("Could not propagate the labels", lambda: s.propagate_job(percentile, clusters) or False)
         if not job:
             if job is False:
-                self.status.emit("Nothing to propagate: no unlabelled image within the cutoff")
+                self.status.emit("Nothing to propagate: every image within the cutoff already has its label")
             return False
 
         def applied(action) -> None:

@@ -143,6 +143,34 @@ def test_propagation_percentile_matches_preview(clustered_session):
     assert session.percentile == 30
 
 
+def test_propagating_again_changes_only_what_is_new(clustered_session):
+    """A second propagation leaves images that already hold that very label alone: at a wider
+    cutoff it adds only the new ones (so its undo goes back to the narrower one), and at the
+    same or a narrower cutoff there is nothing to do, so no empty undo step is recorded."""
+    session, truth = clustered_session
+    for rep in session.representatives():
+        session.label(rep, truth[session.images[rep].path])
+    first = session.propagate(60)
+    after_60 = session.propagated_labels()
+    assert first == len(after_60) > 0
+    wider = session.propagation_preview(100)
+    assert not set(wider.idx.tolist()) & set(after_60)
+    assert session.propagate(100) == len(wider.idx) > 0
+    after_100 = session.propagated_labels()
+    assert {i: after_100[i] for i in after_60} == after_60  # untouched: same events, same action
+    assert len(session.propagation_preview(100).idx) == 0 and len(session.propagation_preview(30).idx) == 0
+    undo_text = session.undo_text()
+    assert session.propagate_job(100) is None and session.propagate(100) == 0
+    assert session.undo_text() == undo_text  # no empty step
+    session.undo()
+    assert session.propagated_labels() == after_60
+    # a cluster whose representative changes its label gets the new label everywhere again
+    rep = session.representatives()[0]
+    session.label(rep, "something else")
+    redo = session.propagation_preview(60, [0])
+    assert len(redo.idx) == sum(1 for e in after_60.values() if e.cluster == 0) and set(redo.labels) == {"something else"}
+
+
 def test_round_predictions_and_resume(clustered_session):
     session, truth = clustered_session
     for rep in session.representatives():

@@ -108,6 +108,12 @@ def test_propagate_all_uses_every_labeled_representative(qtbot, inspector, clust
     assert len(s.propagated_labels()) == expected
     assert {e.cluster for e in s.propagated_labels().values()} <= set(range(5))
     assert s.percentile == 40
+    # everything within the cutoff now holds its label: nothing left to propagate
+    qtbot.waitUntil(lambda: "(0)" in inspector.propagate_all_button.text(), timeout=2000)
+    assert not inspector.propagate_all_button.isEnabled()
+    inspector.show_cluster(0)
+    assert not inspector.propagate_button.isEnabled()
+    assert "would receive" in inspector.cutoff_label.text() and "already have it" in inspector.cutoff_label.text()
 
 
 def test_number_key_and_typed_class_relabel_members_and_win_over_propagation(qtbot, inspector, clustered):

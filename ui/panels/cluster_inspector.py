@@ -284,11 +284,14 @@ class ClusterInspector(QWidget):
             "representative <b>not labeled yet</b> — select it and press a number key or type a class"
         self.header.setText(f"<b>Cluster {c}</b> · {summary.size} images · {rep_text}")
         if label:
-            kept = self.cutoff - receive
+            human = s.human_labels()
+            by_hand = sum(1 for i in self.members[:self.cutoff] if i in human)
+            already = self.cutoff - receive - by_hand  # hold this very propagated label already
+            notes = ([f"{by_hand} labeled by hand keep {'their' if by_hand > 1 else 'its'} label"] if by_hand else []) + \
+                ([f"{already} already {'have' if already > 1 else 'has'} it"] if already else [])
             self.cutoff_label.setText(
                 f"At {p} %: the closest <b>{self.cutoff} of {summary.size}</b> members are inside the cutoff; "
-                f"<b>{receive}</b> would receive “{label}”" + (f" ({kept} already labeled by hand keep {'their' if kept > 1 else 'its'} label)."
-                   if kept else "."))
+                f"<b>{receive}</b> would receive “{label}”" + (f" ({'; '.join(notes)})." if notes else "."))
         else:
             self.cutoff_label.setText(f"At {p} %: the closest <b>{self.cutoff} of {summary.size}</b> members are "
                                       "inside the cutoff; nothing to propagate until the representative has a label.")
