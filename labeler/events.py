@@ -180,10 +180,10 @@ class EventColumns:
         """Mask over ``prop``: the image already holds exactly that propagated label (same
         cluster, rank and confidence), so propagating it again would change nothing."""
         ids = np.asarray(prop.idx, dtype=int)
-        known = {name: code for code, name in enumerate(self.vocabulary.names)}
-        codes = np.fromiter(map(lambda name: known.get(name, -2), prop.labels), dtype=np.int32, count=len(ids))
-        return (self.source_code[ids] == PROPAGATED) & (self.label_code[ids] == codes) & \
-            (self.cluster[ids] == prop.cluster) & (self.rank[ids] == prop.rank) & (self.confidence[ids] == prop.confidence)
+        same = (self.source_code[ids] == PROPAGATED) & (self.cluster[ids] == prop.cluster) & \
+            (self.rank[ids] == prop.rank) & (self.confidence[ids] == prop.confidence)
+        same[same] = self.labels(ids[same]) == prop.labels[same]
+        return same
 
     def labels(self, ids: np.ndarray) -> np.ndarray:
         """Object array of the labels of images ``ids`` (None where they have none)."""
