@@ -15,7 +15,9 @@ from __future__ import annotations
 from itertools import repeat
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
-from .events import EventRows
+import numpy as np
+
+from .events import CLEARED, SOURCES, EventRows
 from .jobs import Job
 from .store import LabelEvent, SessionStore
 from .types import LabelSource
@@ -30,6 +32,10 @@ class LabelAction(NamedTuple):
     images: list       # the images whose current event changed
     events: dict       # image -> its new current store.LabelEvent (absent: it has none now)
     rows: EventRows    # the same as arrays, for EventColumns.set_rows
+
+    def count(self, source: int) -> int:
+        """How many of the changed images now have an event of ``source`` (an ``events`` code)."""
+        return int(np.count_nonzero(self.rows.source_code == source))
 
 
 def _writer(session: "Session", own_connection: bool):
@@ -51,16 +57,20 @@ def propagate_job(session: "Session", percentile: Optional[float] = None, cluste
                   own_connection: bool = True) -> Optional[Job]:
     """``Session.propagate`` as a job; None if nothing would change."""
     percentile = session.percentile if percentile is None else float(percentile)
-    prop = session.propagation_preview(percentile, clusters)
+    prop, removed = session.propagation_plan(percentile, clusters)
     session.store.set_meta("percentile", percentile)
-    if len(prop.idx) == 0:
+    if len(prop.idx) == 0 and len(removed) == 0:
         return None
-    round_index, description = session.current_round, f"Propagate {len(prop.idx)} labels ({percentile:g} %)"
+    round_index, description = session.current_round, f"Propagate {len(prop.idx)} labels ({percentile:g} %)" + \
+        (f", take back {len(removed)} beyond the cutoff" if len(removed) else "")
+    removed_cluster = session.clustering.labels[removed]
     shared, path = _writer(session, own_connection)
 
     def job(progress=None, cancel=None) -> LabelAction:
         rows = list(zip(prop.idx.tolist(), map(str, prop.labels), repeat(LabelSource.PROPAGATED.value),
-                        prop.confidence.tolist(), prop.cluster.tolist(), prop.rank.tolist(), repeat(round_index)))
+                        prop.confidence.tolist(), prop.cluster.tolist(), prop.rank.tolist(), repeat(round_index))) + \
+            list(zip(removed.tolist(), repeat(None), repeat(SOURCES[CLEARED]), repeat(0.0),
+                     removed_cluster.tolist(), repeat(None), repeat(round_index)))
         action_id = _with_store(shared, path, lambda store: store.record_action("propagate", description, rows))
         events = {row[0]: LabelEvent(*row, action_id) for row in rows}
         return LabelAction(list(events), events, EventRows.of(events, events))

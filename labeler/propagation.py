@@ -60,6 +60,24 @@ def propagation_cutoff(clustering: Clustering, cluster: int, percentile: float) 
     return int(min(n, np.ceil(p / 100.0 * n - 1e-9)))
 
 
+def beyond_cutoff(clustering: Clustering, clusters: Sequence[int], percentile: float) -> np.ndarray:
+    """Mask over images: members of ``clusters`` outside their ``percentile`` cutoff, i.e. at a
+    position of ``cluster_members`` at or past ``propagation_cutoff`` (all clusters at once)."""
+    labels, k = np.asarray(clustering.labels), int(clustering.k)
+    sizes = np.bincount(labels, minlength=k)
+    p = float(np.clip(percentile, 0.0, 100.0))
+    cut = np.minimum(sizes, np.ceil(p / 100.0 * sizes - 1e-9)).astype(int)
+    chosen = np.zeros(k, dtype=bool)
+    chosen[np.asarray(list(clusters), dtype=int)] = True
+    members = np.flatnonzero(chosen[labels])  # sort only these: one cluster on a slider move
+    order = members[np.lexsort((clustering.distances[members], labels[members]))]  # stable, as cluster_members
+    starts = np.cumsum(np.where(chosen, sizes, 0)) - np.where(chosen, sizes, 0)
+    rank = np.arange(len(order)) - starts[labels[order]]
+    beyond = np.zeros(len(labels), dtype=bool)
+    beyond[order] = rank >= cut[labels[order]]
+    return beyond
+
+
 def percentile_confidence(rank: np.ndarray, size: int) -> np.ndarray:
     """A prior confidence for a propagated label, falling with the distance rank.
 

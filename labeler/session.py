@@ -21,7 +21,7 @@ from . import actions, pipeline, propagation
 from . import clustering as clustering_mod
 from .actions import LabelAction
 from .atomic import atomic_save_npy, load_npy
-from .events import HUMAN, EventColumns, TrackedEvents
+from .events import HUMAN, PROPAGATED, EventColumns, TrackedEvents
 from .jobs import Job
 from .predictions import Predictions
 from .scan import duplicate_indices
@@ -402,19 +402,26 @@ class Session:
 
     def propagation_preview(self, percentile: float, clusters: Optional[Iterable[int]] = None
                             ) -> "propagation.Propagation":
-        """What ``propagate`` would apply; cheap enough to call on every slider move.  Images
+        """The labels ``propagate`` would give; cheap enough to call on every slider move.  Images
         that already hold exactly that propagated label are left out: propagating them again
-        would only add an undo step that changes nothing."""
-        labels = self.cluster_labels()
-        if clusters is not None:
-            keep = set(int(c) for c in clusters)
-            labels = {c: v for c, v in labels.items() if c in keep}
-        prop = propagation.propagate_percentile(self._require_clustering(), labels, percentile,
-                                                exclude=list(self.human_labels()))
-        return prop.take(~self.event_columns().holds(prop))
+        would change nothing."""
+        return self.propagation_plan(percentile, clusters)[0]
+
+    def propagation_plan(self, percentile: float, clusters: Optional[Iterable[int]] = None
+                         ) -> tuple["propagation.Propagation", np.ndarray]:
+        """(``propagation_preview``, the images of the same labelled clusters beyond the cutoff
+        whose propagated label ``propagate`` removes): a cluster ends up propagated exactly to
+        its cutoff, so narrowing the cutoff takes back what a wider one gave."""
+        keep = None if clusters is None else set(int(c) for c in clusters)
+        labels = {c: v for c, v in self.cluster_labels().items() if v is not None and (keep is None or c in keep)}
+        clustering, columns = self._require_clustering(), self.event_columns()
+        prop = propagation.propagate_percentile(clustering, labels, percentile, exclude=list(self.human_labels()))
+        beyond = propagation.beyond_cutoff(clustering, list(labels), percentile)
+        return prop.take(~columns.holds(prop)), np.flatnonzero(beyond & (columns.source_code == PROPAGATED))
 
     def propagate(self, percentile: Optional[float] = None, clusters: Optional[Iterable[int]] = None) -> int:
-        """Give each labeled representative's label to the closest ``percentile`` % of its cluster.
+        """Give each labeled representative's label to the closest ``percentile`` % of its cluster
+        and take it back beyond (``propagation_plan``); returns how many images changed.
         One undoable action. Human labels are excluded, so they are never overwritten."""
         action = self._run_here(actions.propagate_job(self, percentile, clusters, own_connection=False))
         return 0 if action is None else len(action.images)

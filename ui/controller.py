@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from labeler.events import CLEARED
 from labeler.feature_check import check_due
 from labeler.session import Session
 from ui.gcpause import freeze_long_lived
@@ -274,7 +275,9 @@ class SessionController(QObject):
             return False
 
         def applied(action) -> None:
-            self.status.emit(f"Propagated {len(action.images)} labels")
+            taken = action.count(CLEARED)
+            self.status.emit(f"Propagated {len(action.images) - taken} labels" +
+                             (f", took back {taken} beyond the cutoff" if taken else ""))
             if on_done is not None:
                 on_done(len(action.images))
         return self._write(job, "propagating the labels", applied)

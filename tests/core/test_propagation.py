@@ -3,7 +3,8 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from labeler.clustering import fit_clusters
-from labeler.propagation import (DEFAULT_PERCENTILE, Propagation, cluster_members, label_spreading,
+from labeler.clustering import Clustering
+from labeler.propagation import (DEFAULT_PERCENTILE, Propagation, beyond_cutoff, cluster_members, label_spreading,
                                  propagate_percentile, propagation_cutoff)
 
 
@@ -32,6 +33,20 @@ def test_cutoff_extremes(setup):
     assert len(p0.idx) == 0
     p100 = propagate_percentile(c, labels, 100)
     assert len(p100.idx) == len(c.labels)
+
+
+@pytest.mark.parametrize("percentile", [0, 13, 50, 99.9, 100])
+def test_beyond_cutoff_is_the_members_past_each_clusters_cutoff(setup, percentile):
+    _, _, c, _ = setup
+    # tied distances too: the order must break ties as cluster_members does
+    tied = Clustering(c.labels, np.round(c.distances, 0), c.representatives, c.centers, c.k)
+    for clustering in (c, tied):
+        chosen = [0, 2, 5]
+        expected = np.zeros(len(c.labels), dtype=bool)
+        for k in chosen:
+            expected[cluster_members(clustering, k)[propagation_cutoff(clustering, k, percentile):]] = True
+        assert np.array_equal(beyond_cutoff(clustering, chosen, percentile), expected)
+    assert not beyond_cutoff(c, [], 50).any()
 
 
 def test_percentile_respects_exclude_and_order(setup):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from labeler.jobs import run_job
+from labeler.propagation import propagation_cutoff
 from labeler.session import Session
 from labeler.store import SCHEMA_VERSION, SessionStore
 
@@ -131,7 +132,7 @@ def test_propagate_job_writes_through_its_own_connection(clustered_session, monk
         assert reopened.undo_text() == session.undo_text() == "Propagate %d labels (60 %%)" % len(expected.idx)
     finally:
         reopened.close()
-    assert session.propagate_job(0) is None  # nothing within the cutoff: no job
+    assert session.propagate_job(60) is None  # the same cutoff again changes nothing: no job
 
 
 def test_propagation_percentile_matches_preview(clustered_session):
@@ -162,6 +163,17 @@ def test_propagating_again_changes_only_what_is_new(clustered_session):
     undo_text = session.undo_text()
     assert session.propagate_job(100) is None and session.propagate(100) == 0
     assert session.undo_text() == undo_text  # no empty step
+    session.undo()
+    assert session.propagated_labels() == after_60
+    # a narrower cutoff takes the propagated label back from the members beyond it
+    clustering = session.clustering
+    inside = {i for i, e in after_60.items() if e.rank < propagation_cutoff(clustering, e.cluster, 30)}
+    _, removed = session.propagation_plan(30)
+    assert set(removed.tolist()) == set(after_60) - inside and len(removed) > 0
+    assert session.propagate(30) == len(removed)
+    assert set(session.propagated_labels()) == inside
+    assert all(session.label_of(i) is None for i in removed.tolist())
+    assert "take back %d beyond the cutoff" % len(removed) in session.undo_text()
     session.undo()
     assert session.propagated_labels() == after_60
     # a cluster whose representative changes its label gets the new label everywhere again

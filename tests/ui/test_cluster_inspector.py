@@ -114,6 +114,19 @@ def test_propagate_all_uses_every_labeled_representative(qtbot, inspector, clust
     inspector.show_cluster(0)
     assert not inspector.propagate_button.isEnabled()
     assert "would receive" in inspector.cutoff_label.text() and "already have it" in inspector.cutoff_label.text()
+    # a narrower cutoff offers to take back what is beyond it, and does
+    before = s.propagated_labels()
+    inspector.set_percentile(20)
+    _, removed = s.propagation_plan(20)
+    assert len(removed) > 0
+    qtbot.waitUntil(lambda: f"(+0 −{len(removed)})" in inspector.propagate_all_button.text(), timeout=2000)
+    assert inspector.propagate_all_button.isEnabled()
+    messages = []
+    controller.status.connect(messages.append)
+    qtbot.mouseClick(inspector.propagate_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not controller.writing, timeout=10000)
+    assert set(s.propagated_labels()) == set(before) - set(removed.tolist())
+    assert f"took back {len(removed)} beyond the cutoff" in messages[-1]
 
 
 def test_number_key_and_typed_class_relabel_members_and_win_over_propagation(qtbot, inspector, clustered):

@@ -277,7 +277,8 @@ class ClusterInspector(QWidget):
         summary = self._summaries[c]
         self.cutoff = propagation_cutoff(s.clustering, c, p)
         label = summary.representative_label
-        receive = len(s.propagation_preview(p, [c]).idx)
+        prop, removed = s.propagation_plan(p, [c])
+        receive, lose = len(prop.idx), len(removed)
         for view in (self.members_view, self.edge_view):
             view.cutoff_delegate.proposed = label
         rep_text = f"representative labeled “{label}”" if label else \
@@ -291,12 +292,13 @@ class ClusterInspector(QWidget):
                 ([f"{already} already {'have' if already > 1 else 'has'} it"] if already else [])
             self.cutoff_label.setText(
                 f"At {p} %: the closest <b>{self.cutoff} of {summary.size}</b> members are inside the cutoff; "
-                f"<b>{receive}</b> would receive “{label}”" + (f" ({'; '.join(notes)})." if notes else "."))
+                f"<b>{receive}</b> would receive “{label}”" + (f" ({'; '.join(notes)})" if notes else "") +
+                (f"; <b>{lose}</b> beyond it would lose {'their' if lose > 1 else 'its'} propagated label." if lose else "."))
         else:
             self.cutoff_label.setText(f"At {p} %: the closest <b>{self.cutoff} of {summary.size}</b> members are "
                                       "inside the cutoff; nothing to propagate until the representative has a label.")
-        self.propagate_button.setEnabled(bool(label) and receive > 0)
-        self.propagate_button.setText(f"&Propagate this cluster ({receive})")
+        self.propagate_button.setEnabled(bool(label) and receive + lose > 0)
+        self.propagate_button.setText(f"&Propagate this cluster ({_counts(receive, lose)})")
         last_in = self.members[max(0, self.cutoff - EDGE):self.cutoff]
         first_out = self.members[self.cutoff:self.cutoff + EDGE]
         self._edge_in = len(last_in)
@@ -311,9 +313,9 @@ class ClusterInspector(QWidget):
         s = self.session
         if s is None or s.clustering is None:
             return
-        total = len(s.propagation_preview(self.percentile).idx)
-        self.propagate_all_button.setText(f"Propagate &all clusters ({total})")
-        self.propagate_all_button.setEnabled(total > 0)
+        prop, removed = s.propagation_plan(self.percentile)
+        self.propagate_all_button.setText(f"Propagate &all clusters ({_counts(len(prop.idx), len(removed))})")
+        self.propagate_all_button.setEnabled(len(prop.idx) + len(removed) > 0)
 
     def _update_audit(self) -> None:
         s = self.session
@@ -367,3 +369,8 @@ class ClusterInspector(QWidget):
 
     def propagate_all(self) -> Optional[int]:
         return self.controller.propagate(self.percentile)
+
+
+def _counts(receive: int, lose: int) -> str:
+    """A propagate button's count: labels given, and taken back beyond the cutoff if any."""
+    return f"{receive}" if not lose else f"+{receive} −{lose}"
