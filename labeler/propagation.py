@@ -55,9 +55,13 @@ def propagation_cutoff(clustering: Clustering, cluster: int, percentile: float) 
 
     0 % propagates to nobody, 100 % to the whole cluster.
     """
-    n = int(np.sum(clustering.labels == cluster))
+    return int(_cutoffs(np.array([np.sum(clustering.labels == cluster)]), percentile)[0])
+
+
+def _cutoffs(sizes: np.ndarray, percentile: float) -> np.ndarray:
+    """``propagation_cutoff`` for clusters of these ``sizes``."""
     p = float(np.clip(percentile, 0.0, 100.0))
-    return int(min(n, np.ceil(p / 100.0 * n - 1e-9)))
+    return np.minimum(sizes, np.ceil(p / 100.0 * sizes - 1e-9)).astype(int)
 
 
 def beyond_cutoff(clustering: Clustering, clusters: Sequence[int], percentile: float) -> np.ndarray:
@@ -65,13 +69,13 @@ def beyond_cutoff(clustering: Clustering, clusters: Sequence[int], percentile: f
     position of ``cluster_members`` at or past ``propagation_cutoff`` (all clusters at once)."""
     labels, k = np.asarray(clustering.labels), int(clustering.k)
     sizes = np.bincount(labels, minlength=k)
-    p = float(np.clip(percentile, 0.0, 100.0))
-    cut = np.minimum(sizes, np.ceil(p / 100.0 * sizes - 1e-9)).astype(int)
+    cut = _cutoffs(sizes, percentile)
     chosen = np.zeros(k, dtype=bool)
     chosen[np.asarray(list(clusters), dtype=int)] = True
     members = np.flatnonzero(chosen[labels])  # sort only these: one cluster on a slider move
     order = members[np.lexsort((clustering.distances[members], labels[members]))]  # stable, as cluster_members
-    starts = np.cumsum(np.where(chosen, sizes, 0)) - np.where(chosen, sizes, 0)
+    chosen_sizes = np.where(chosen, sizes, 0)
+    starts = np.cumsum(chosen_sizes) - chosen_sizes
     rank = np.arange(len(order)) - starts[labels[order]]
     beyond = np.zeros(len(labels), dtype=bool)
     beyond[order] = rank >= cut[labels[order]]
