@@ -7,6 +7,7 @@ semi-supervised learning"), so the quality of the whole labeling run depends on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -31,6 +32,33 @@ class Clustering:
     representatives: np.ndarray  # (k,) image index the human labels for each cluster
     centers: np.ndarray          # (k, D) centres in the clustering space
     k: int
+
+    @cached_property
+    def member_order(self) -> "MemberOrder":
+        """Every image sorted by cluster, then by distance to its centre; sorted once per
+        clustering (at 100k images a sort costs ~13 ms, and propagation asks on every slider move)."""
+        labels = np.asarray(self.labels, dtype=int)
+        order = np.lexsort((self.distances, labels))  # stable: ties keep index order
+        sizes = np.bincount(labels, minlength=int(self.k))
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        rank = np.empty(len(labels), dtype=np.int64)
+        rank[order] = np.arange(len(order)) - starts[labels[order]]
+        return MemberOrder(order=order, starts=starts, rank=rank)
+
+
+@dataclass(frozen=True)
+class MemberOrder:
+    order: np.ndarray   # (N,) images by (cluster, distance to its centre)
+    starts: np.ndarray  # (k+1,) cluster c is order[starts[c]:starts[c + 1]]
+    rank: np.ndarray    # (N,) each image's position inside its cluster, 0 = closest to the centre
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.starts)
+
+    def members(self, cluster: int) -> np.ndarray:
+        """A copy: callers may change it without touching the cached order."""
+        return self.order[self.starts[cluster]:self.starts[cluster + 1]].copy()
 
 
 def _duplicate_map(n: int, duplicate_groups: Optional[Iterable[Sequence[int]]]) -> np.ndarray:
@@ -143,9 +171,10 @@ def fit_clusters(X, k: int, *, representative: str = "closest", random_state=0,
             score = typicality(Z)
         reps = choose_representatives(labels, distances, k, score=score,
                                       duplicate_groups=duplicate_groups)
+    result = Clustering(labels=labels, distances=distances, representatives=reps, centers=centers, k=k)
+    result.member_order  # sorted here, on the worker, not on the first slider move
     report(progress, 4, 4, "done")
-    return Clustering(labels=labels, distances=distances, representatives=reps,
-                      centers=centers, k=k)
+    return result
 
 
 @dataclass(frozen=True)

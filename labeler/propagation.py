@@ -46,8 +46,7 @@ class Propagation:
 
 def cluster_members(clustering: Clustering, cluster: int) -> np.ndarray:
     """Member indices of ``cluster`` sorted by distance to its centre (closest first)."""
-    members = np.flatnonzero(clustering.labels == cluster)
-    return members[np.argsort(clustering.distances[members], kind="stable")]
+    return clustering.member_order.members(int(cluster))
 
 
 def propagation_cutoff(clustering: Clustering, cluster: int, percentile: float) -> int:
@@ -55,7 +54,7 @@ def propagation_cutoff(clustering: Clustering, cluster: int, percentile: float) 
 
     0 % propagates to nobody, 100 % to the whole cluster.
     """
-    return int(_cutoffs(np.array([np.sum(clustering.labels == cluster)]), percentile)[0])
+    return int(_cutoffs(clustering.member_order.sizes[[int(cluster)]], percentile)[0])
 
 
 def _cutoffs(sizes: np.ndarray, percentile: float) -> np.ndarray:
@@ -67,19 +66,11 @@ def _cutoffs(sizes: np.ndarray, percentile: float) -> np.ndarray:
 def beyond_cutoff(clustering: Clustering, clusters: Sequence[int], percentile: float) -> np.ndarray:
     """Mask over images: members of ``clusters`` outside their ``percentile`` cutoff, i.e. at a
     position of ``cluster_members`` at or past ``propagation_cutoff`` (all clusters at once)."""
-    labels, k = np.asarray(clustering.labels), int(clustering.k)
-    sizes = np.bincount(labels, minlength=k)
-    cut = _cutoffs(sizes, percentile)
-    chosen = np.zeros(k, dtype=bool)
+    members = clustering.member_order
+    labels = np.asarray(clustering.labels)
+    chosen = np.zeros(len(members.sizes), dtype=bool)
     chosen[np.asarray(list(clusters), dtype=int)] = True
-    members = np.flatnonzero(chosen[labels])  # sort only these: one cluster on a slider move
-    order = members[np.lexsort((clustering.distances[members], labels[members]))]  # stable, as cluster_members
-    chosen_sizes = np.where(chosen, sizes, 0)
-    starts = np.cumsum(chosen_sizes) - chosen_sizes
-    rank = np.arange(len(order)) - starts[labels[order]]
-    beyond = np.zeros(len(labels), dtype=bool)
-    beyond[order] = rank >= cut[labels[order]]
-    return beyond
+    return chosen[labels] & (members.rank >= _cutoffs(members.sizes, percentile)[labels])
 
 
 def percentile_confidence(rank: np.ndarray, size: int) -> np.ndarray:
@@ -101,19 +92,21 @@ def propagate_percentile(clustering: Clustering, cluster_labels: Mapping[int, st
     """
     excluded = np.zeros(len(clustering.labels), dtype=bool)  # a mask: 100k set lookups cost 30 ms
     excluded[np.asarray(list(exclude), dtype=int)] = True
+    order = clustering.member_order
+    cuts = _cutoffs(order.sizes, percentile)
     idx, labels, conf, clusters, ranks = [], [], [], [], []
     for c, label in cluster_labels.items():
         if label is None:
             continue
         c = int(c)
-        members = cluster_members(clustering, c)
-        cut = propagation_cutoff(clustering, c, percentile)
-        chosen = members[:cut]
+        size = int(order.sizes[c])
+        cut = int(cuts[c])
+        chosen = order.order[order.starts[c]:order.starts[c] + cut]
         rank = np.arange(cut)
         keep = ~excluded[chosen]
         idx.append(chosen[keep])
         ranks.append(rank[keep])
-        conf.append(percentile_confidence(rank[keep], len(members)))
+        conf.append(percentile_confidence(rank[keep], size))
         labels.append(np.full(int(keep.sum()), label, dtype=object))
         clusters.append(np.full(int(keep.sum()), c, dtype=int))
     if not idx:

@@ -16,11 +16,39 @@ def setup():
     return X, y, c, labels
 
 
+def _members_oracle(clustering, cluster):
+    """The plain definition: the cluster's images by distance, ties in index order."""
+    members = np.flatnonzero(clustering.labels == cluster)
+    return members[np.argsort(clustering.distances[members], kind="stable")]
+
+
+def _tied(c):
+    """The same clustering with distances rounded to whole numbers: many ties."""
+    return Clustering(c.labels, np.round(c.distances, 0), c.representatives, c.centers, c.k)
+
+
 def test_members_sorted(setup):
     _, _, c, _ = setup
     m = cluster_members(c, 0)
     assert np.all(np.diff(c.distances[m]) >= 0)
     assert set(m) == set(np.flatnonzero(c.labels == 0))
+
+
+def test_member_order_matches_the_plain_definition(setup):
+    # the order is sorted once per clustering; every cluster's slice and every rank must be
+    # what sorting that cluster alone gives, tied distances included
+    _, _, c, _ = setup
+    for clustering in (c, _tied(c)):
+        order = clustering.member_order
+        assert order is clustering.member_order  # computed once
+        assert np.array_equal(order.sizes, np.bincount(clustering.labels, minlength=clustering.k))
+        for k in range(clustering.k):
+            expected = _members_oracle(clustering, k)
+            assert np.array_equal(cluster_members(clustering, k), expected)
+            assert np.array_equal(order.rank[expected], np.arange(len(expected)))
+    members = cluster_members(c, 0)
+    members[:] = -1  # a caller's copy: the cached order is untouched
+    assert np.array_equal(cluster_members(c, 0), _members_oracle(c, 0))
 
 
 def test_cutoff_extremes(setup):
@@ -38,13 +66,13 @@ def test_cutoff_extremes(setup):
 @pytest.mark.parametrize("percentile", [0, 13, 50, 99.9, 100])
 def test_beyond_cutoff_is_the_members_past_each_clusters_cutoff(setup, percentile):
     _, _, c, _ = setup
-    # tied distances too: the order must break ties as cluster_members does
-    tied = Clustering(c.labels, np.round(c.distances, 0), c.representatives, c.centers, c.k)
-    for clustering in (c, tied):
+    # tied distances too: the order must break ties as the plain per-cluster sort does
+    for clustering in (c, _tied(c)):
         chosen = [0, 2, 5]
         expected = np.zeros(len(c.labels), dtype=bool)
         for k in chosen:
-            expected[cluster_members(clustering, k)[propagation_cutoff(clustering, k, percentile):]] = True
+            members = _members_oracle(clustering, k)
+            expected[members[int(np.ceil(percentile / 100 * len(members) - 1e-9)):]] = True
         assert np.array_equal(beyond_cutoff(clustering, chosen, percentile), expected)
     assert not beyond_cutoff(c, [], 50).any()
 
@@ -61,7 +89,7 @@ def test_percentile_respects_exclude_and_order(setup):
         sel = p.cluster == j
         assert np.all(p.labels[sel] == labels[j])
         # ranks refer to cluster_members order
-        m = cluster_members(c, j)
+        m = _members_oracle(c, j)
         assert np.array_equal(m[p.rank[sel]], p.idx[sel])
 
 
