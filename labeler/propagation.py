@@ -92,21 +92,20 @@ def propagate_percentile(clustering: Clustering, cluster_labels: Mapping[int, st
     """
     excluded = np.zeros(len(clustering.labels), dtype=bool)  # a mask: 100k set lookups cost 30 ms
     excluded[np.asarray(list(exclude), dtype=int)] = True
-    order = clustering.member_order
-    cuts = _cutoffs(order.sizes, percentile)
+    members = clustering.member_order
+    cuts = _cutoffs(members.sizes, percentile)
     idx, labels, conf, clusters, ranks = [], [], [], [], []
     for c, label in cluster_labels.items():
         if label is None:
             continue
         c = int(c)
-        size = int(order.sizes[c])
-        cut = int(cuts[c])
-        chosen = order.order[order.starts[c]:order.starts[c] + cut]
-        rank = np.arange(cut)
+        cluster = members.members(c)
+        chosen = cluster[:int(cuts[c])]
+        rank = np.arange(len(chosen))
         keep = ~excluded[chosen]
         idx.append(chosen[keep])
         ranks.append(rank[keep])
-        conf.append(percentile_confidence(rank[keep], size))
+        conf.append(percentile_confidence(rank[keep], len(cluster)))
         labels.append(np.full(int(keep.sum()), label, dtype=object))
         clusters.append(np.full(int(keep.sum()), c, dtype=int))
     if not idx:
