@@ -139,10 +139,10 @@ class StackSampler:
             time.sleep(0.01)
             if time.perf_counter() - self.beat.last < 0.05:
                 continue
+            names.update({t.ident: t.name for t in threading.enumerate()})
             for ident, frame in sys._current_frames().items():
                 if ident == threading.get_ident():
                     continue
-                names.update({t.ident: t.name for t in threading.enumerate()})
                 stack = "".join(traceback.format_stack(frame, limit=40)[-6:])
                 self.samples[f"[{self.phase()}] {names.get(ident, ident)}:\n{stack}"] += 1
 

@@ -21,7 +21,8 @@ from . import actions, pipeline, propagation
 from . import clustering as clustering_mod
 from .actions import LabelAction
 from .atomic import atomic_save_npy, load_npy
-from .events import HUMAN, PROPAGATED, EventColumns, TrackedEvents
+from .events import (CLEARED as CLEARED_CODE, HUMAN, PROPAGATED, SOURCES, UNSURE as UNSURE_CODE, EventColumns,
+                     TrackedEvents)
 from .jobs import Job
 from .predictions import Predictions
 from .scan import duplicate_indices
@@ -29,8 +30,8 @@ from .store import LabelEvent, RoundRow, SessionStore
 from .types import ImageRecord, LabelInfo, LabelSource, ScanResult, SkippedFile, clean_label
 
 SESSION_SUFFIX = ".labeler"
-UNSURE = "unsure"      # event source for "skip / unsure" (no label)
-CLEARED = "cleared"    # event source for a removed label
+UNSURE = SOURCES[UNSURE_CODE]    # event source for "skip / unsure" (no label)
+CLEARED = SOURCES[CLEARED_CODE]  # event source for a removed label
 
 
 class Session:
