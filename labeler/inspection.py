@@ -1,4 +1,4 @@
-"""Per-cluster summaries for the cluster inspector (Qt-free, one O(N) pass).
+"""Per-cluster summaries for the cluster inspector and the labelling panel (Qt-free).
 
 Kept out of ``session.py`` because only the inspector needs it; it reads the session's
 public queries only.
@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
+
+from .propagation import propagation_cutoff
 
 if TYPE_CHECKING:
     from .session import Session
@@ -41,3 +43,38 @@ def cluster_summaries(session: "Session") -> list[ClusterSummary]:
     return [ClusterSummary(cluster=c, size=int(sizes[c]), representative=int(reps[c]),
                            representative_label=human.get(int(reps[c])), human=int(human_per[c]),
                            propagated=int(propagated[c])) for c in range(k)]
+
+
+def cluster_sizes(session: "Session") -> np.ndarray:
+    """Images per cluster (empty before clustering); cheap: read from the cached member order."""
+    clustering = session.clustering
+    return np.zeros(0, dtype=int) if clustering is None else clustering.member_order.sizes
+
+
+@dataclass(frozen=True)
+class CutoffSummary:
+    """What propagating one cluster at one percentile would do, for the inspector's sentence."""
+    cluster: int
+    size: int
+    cutoff: int    # the closest ``cutoff`` members are inside it
+    receive: int   # members inside that would get the representative's label
+    lose: int      # members beyond that would lose the label propagated to them
+    by_hand: int   # members inside labelled by hand: they keep their label
+    already: int   # members inside that hold this very propagated label already
+
+
+def cutoff_summary(session: "Session", cluster: int, percentile: float) -> CutoffSummary:
+    """``Session.propagation_plan`` for one cluster, counted (one cluster's members: cheap)."""
+    cluster = int(cluster)
+    members = session.cluster_members(cluster)  # raises before clustering
+    clustering = session.clustering
+    cutoff = propagation_cutoff(clustering, cluster, percentile)
+    prop, removed = session.propagation_plan(percentile, [cluster])
+    human = session.human_labels()
+    inside = members[:cutoff]
+    by_hand = int(np.isin(inside, np.fromiter(human, dtype=int, count=len(human))).sum())
+    # a cluster without a label plans nothing, so none of its members holds that label "already"
+    named = session.cluster_labels(human).get(cluster) is not None
+    return CutoffSummary(cluster=cluster, size=len(members), cutoff=cutoff,
+                         receive=len(prop.idx), lose=len(removed), by_hand=by_hand,
+                         already=cutoff - len(prop.idx) - by_hand if named else 0)

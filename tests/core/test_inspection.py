@@ -1,10 +1,11 @@
-"""cluster_summaries: sizes, representative labels, human and propagated counts per cluster."""
+"""cluster_summaries: sizes, representative labels, human and propagated counts per cluster;
+cutoff_summary: what propagating one cluster at a percentile would do."""
 from __future__ import annotations
 
 import numpy as np
 
 from labeler.clustering import Clustering
-from labeler.inspection import cluster_summaries
+from labeler.inspection import CutoffSummary, cluster_sizes, cluster_summaries, cutoff_summary
 from labeler.session import Session
 from labeler.types import ImageRecord, ScanResult
 
@@ -38,3 +39,29 @@ def test_summaries_count_per_cluster():
 def test_no_clustering_no_summaries():
     images = [ImageRecord("a.png", 1, 0.0, "0" * 40, 8, 8)]
     assert cluster_summaries(Session.create(":memory:", ScanResult("/x", images, []))) == []
+
+
+def test_cluster_sizes_read_the_clustering():
+    s = _session([0, 0, 0, 1, 1, 2], reps=[0, 3, 5])
+    assert cluster_sizes(s).tolist() == [3, 2, 1]
+    images = [ImageRecord("a.png", 1, 0.0, "0" * 40, 8, 8)]
+    assert len(cluster_sizes(Session.create(":memory:", ScanResult("/x", images, [])))) == 0
+
+
+def test_cutoff_summary_counts_what_propagating_would_do():
+    # cluster 0 = images 0..5, closest first; 0 is its representative
+    s = _session([0, 0, 0, 0, 0, 0, 1, 1], reps=[0, 6])
+    s.label(0, "a")
+    s.label(2, "b")       # a hand label inside the cluster keeps its own label
+    s.propagate(50, [0])  # the closest 3: 0 and 2 are human, so only 1 receives "a"
+    assert s.propagated_labels().keys() == {1}
+    assert cutoff_summary(s, 0, 100) == CutoffSummary(cluster=0, size=6, cutoff=6, receive=3, lose=0,
+                                                      by_hand=2, already=1)
+    assert cutoff_summary(s, 0, 50) == CutoffSummary(cluster=0, size=6, cutoff=3, receive=0, lose=0,
+                                                     by_hand=2, already=1)
+    # narrowing to 0 % takes back the one propagated label
+    assert cutoff_summary(s, 0, 0) == CutoffSummary(cluster=0, size=6, cutoff=0, receive=0, lose=1,
+                                                    by_hand=0, already=0)
+    # a cluster nobody has named plans nothing, and nothing holds its label already
+    assert cutoff_summary(s, 1, 100) == CutoffSummary(cluster=1, size=2, cutoff=2, receive=0, lose=0,
+                                                      by_hand=0, already=0)

@@ -15,8 +15,8 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QSpinBox, QSplitter,
                                QStyle, QVBoxLayout, QWidget)
 
-from labeler.inspection import ClusterSummary, cluster_summaries
-from labeler.propagation import DEFAULT_PERCENTILE, propagation_cutoff
+from labeler.inspection import ClusterSummary, cluster_summaries, cutoff_summary
+from labeler.propagation import DEFAULT_PERCENTILE
 from ui.panels.label_keys import ClassEntry, LabelKeys
 from ui.thumbnails import BadgeDelegate, ThumbnailModel, ThumbnailView
 
@@ -275,19 +275,16 @@ class ClusterInspector(QWidget):
             return
         p = self.percentile
         summary = self._summaries[c]
-        self.cutoff = propagation_cutoff(s.clustering, c, p)
+        plan = cutoff_summary(s, c, p)
+        self.cutoff, receive, lose = plan.cutoff, plan.receive, plan.lose
         label = summary.representative_label
-        prop, removed = s.propagation_plan(p, [c])
-        receive, lose = len(prop.idx), len(removed)
         for view in (self.members_view, self.edge_view):
             view.cutoff_delegate.proposed = label
         rep_text = f"representative labeled “{label}”" if label else \
             "representative <b>not labeled yet</b> — select it and press a number key or type a class"
         self.header.setText(f"<b>Cluster {c}</b> · {summary.size} images · {rep_text}")
         if label:
-            human = s.human_labels()
-            by_hand = sum(1 for i in self.members[:self.cutoff] if i in human)
-            already = self.cutoff - receive - by_hand  # hold this very propagated label already
+            by_hand, already = plan.by_hand, plan.already
             notes = ([f"{by_hand} labeled by hand keep {'their' if by_hand > 1 else 'its'} label"] if by_hand else []) + \
                 ([f"{already} already {'have' if already > 1 else 'has'} it"] if already else [])
             self.cutoff_label.setText(

@@ -6,6 +6,7 @@ from typing import Optional
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from labeler.inspection import cluster_sizes
 from ui.panels.classes import ClassesPanel
 from ui.panels.label_keys import LabelKeys
 from ui.thumbnails import ThumbnailModel, ThumbnailView
@@ -46,7 +47,6 @@ class LabelingPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("labelingPanel")
         self.controller = controller
-        self._sizes: dict[int, int] = {}
         self.model = ThumbnailModel(controller, side=160, parent=self)
         self.model.set_caption(self._caption)
         self.view = ThumbnailView()
@@ -122,13 +122,9 @@ class LabelingPanel(QWidget):
         c = s.cluster_of(i) if s is not None else None
         if c is None:
             return ""
-        if c not in self._sizes:
-            self._sizes[c] = len(s.cluster_members(c))
-        size = self._sizes[c]
-        return f"cluster {c} · {size} images"
+        return f"cluster {c} · {cluster_sizes(s)[c]} images"
 
     def reload(self) -> None:
-        self._sizes: dict[int, int] = {}
         s = self.controller.session
         # fixed until the next clustering, so moving to the next image never jumps around
         self._order: list[int] = [] if s is None else s.representatives_in_asking_order()
