@@ -65,12 +65,17 @@ def test_scores_count_only_labels_whose_class_is_labelled_twice():
 
 
 def test_few_discordant_pairs_are_not_evidence():
-    """4 right against 0 looks like z = 2 but happens by chance 1 time in 16: no switch on it."""
+    """4 right against 0 looks like z = 2 but happens by chance 1 time in 16: no switch on it;
+    6 against 0 (1 in 64) is not enough either once a session's repeated tests are counted."""
     other = np.array([True] * 4 + [False] * 12)
     z, p = feature_check.mcnemar(other, np.zeros(16, dtype=bool))
-    assert z == pytest.approx(2.0) and p == pytest.approx(1 / 16) and p > feature_check.MAX_P
-    z, p = feature_check.mcnemar(np.array([True] * 7 + [False] * 9), np.zeros(16, dtype=bool))
-    assert p <= feature_check.MAX_P
+    assert z == pytest.approx(2.0) and p == pytest.approx(1 / 16) and p > feature_check.max_p(3)
+    z, p = feature_check.mcnemar(np.array([True] * 6 + [False] * 10), np.zeros(16, dtype=bool))
+    assert p == pytest.approx(1 / 64) and p > feature_check.max_p(3)
+    z, p = feature_check.mcnemar(np.array([True] * 9 + [False] * 7), np.zeros(16, dtype=bool))
+    assert p <= feature_check.max_p(3)
+    # the more spaces compared at each check, the stronger the evidence one of them needs
+    assert feature_check.max_p(1) == pytest.approx(3 * feature_check.max_p(3))
     assert feature_check.mcnemar(other, other) == (0.0, 1.0)
 
 
