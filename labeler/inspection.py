@@ -1,7 +1,7 @@
 """Per-cluster summaries for the cluster inspector and the labelling panel (Qt-free).
 
-Kept out of ``session.py`` because only the inspector needs it; it reads the session's
-public queries only.
+Kept out of ``session.py`` because only these two panels need it; it reads the session's
+queries and its clustering only.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def cluster_summaries(session: "Session") -> list[ClusterSummary]:
     if clustering is None:
         return []
     k = int(clustering.k)
-    sizes = np.bincount(clustering.labels, minlength=k)
+    sizes = cluster_sizes(session)
     human = session.human_labels()
     human_per = np.bincount(clustering.labels[list(human)], minlength=k) if human else np.zeros(k, int)
     propagated = np.zeros(k, dtype=int)
