@@ -71,6 +71,34 @@ def test_the_frame_is_chosen_by_the_data(tmp_path):
     assert resolved_extractor("figure", paths, frame="image").frame == "image"  # an explicit frame is kept
 
 
+def _letters(directory, n, seed=0, side=40):
+    """Letters of Pillow's default font at random sizes and places, light noise: fine detail."""
+    from PIL import ImageDraw, ImageFont
+
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for i in range(n):
+        im = Image.new("L", (side, side), 0)
+        font = ImageFont.load_default(size=int(rng.integers(20, 34)))
+        x, y = side / 2 + rng.integers(-4, 5), side / 2 + rng.integers(-4, 5)
+        ImageDraw.Draw(im).text((x, y), "ABEFHKMNRSXZ"[i % 12], fill=255, font=font, anchor="mm")
+        arrays.append(np.clip(np.asarray(im, float) + rng.normal(0, 10, (side, side)), 0, 255))
+    return write_images(directory, arrays)
+
+
+def test_the_side_is_chosen_by_the_data(tmp_path):
+    """8x8 digits blown up to 24 px with heavy pixel noise cluster more clearly on a coarser map,
+    which averages the noise away; letters keep the default side, whose detail tells them apart.
+    An explicit side is kept, and too few images keep the default."""
+    noisy = digit_images(tmp_path / "noisy", 300, coloured=True, seed=2, up=3, noise=20.0)
+    chosen = resolved_extractor("figure", noisy)
+    assert chosen.frame == "image" and chosen.side < 16, chosen.params()
+    assert resolved_extractor("figure", noisy, side=16).side == 16
+    assert resolved_extractor("figure", noisy[:40]).side == 16
+    letters = resolved_extractor("figure", _letters(tmp_path / "letters", 300))
+    assert letters.side == 16, letters.params()
+
+
 def test_auto_picks_the_figure_for_digits_in_random_colours(tmp_path, monkeypatch):
     """Digits painted in random colours: the figure space clusters more clearly than raw pixels
     (colour) and HOG, and it keeps the digits where they are drawn."""
