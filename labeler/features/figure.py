@@ -110,9 +110,9 @@ class FigureExtractor:
         return as_params(side=self.side, frame=self.frame)
 
     def resolve(self, sample_paths: list[str]) -> dict:
-        default = self.side if self.side is not None else thumbnail_side(sample_paths)
         if self.side is not None and self.frame is not None:
             return as_params(side=int(self.side), frame=self.frame)
+        default = self.side if self.side is not None else thumbnail_side(sample_paths)
         images = readable_images(sample_paths[:FRAME_SAMPLE], max_side=4 * default)
         if len(images) < MIN_FRAME_SAMPLE:
             return as_params(side=int(default), frame=self.frame or "image")
