@@ -176,7 +176,7 @@ class CalibratedSVM:
     over-confident in-sample ones.
     """
 
-    def __init__(self, n_classes: int, temperature: float = 1.0, C: float = SVM_C, random_state=0):
+    def __init__(self, n_classes: int, temperature: float = 1.0, C: Optional[float] = None, random_state=0):
         self.n_classes = n_classes
         self.temperature = temperature
         self.C = C
@@ -190,7 +190,9 @@ class CalibratedSVM:
             if len(np.unique(y)) < 2:
                 self.svm_ = _Constant(int(y[0]) if len(y) else 0)
             else:
-                self.svm_ = SVC(C=self.C, gamma="scale", random_state=self.random_state).fit(
+                # SVM_C is read here, not bound as a default, so a change of it takes effect
+                C = SVM_C if self.C is None else self.C
+                self.svm_ = SVC(C=C, gamma="scale", random_state=self.random_state).fit(
                     X, y, sample_weight=sample_weight)
         return self
 
