@@ -6,7 +6,8 @@ letters, textures, faces, cdigits (coloured noisy digits, 24 px), cdigits32 (cle
 digits, 32 px), shapes; and four held-out variants made later to check the defaults on
 kinds they were not tuned on: smallletters (200 images, 5 classes), fontletters (25 classes,
 10 TTF fonts, random colours), cdigits64 (1797 coloured digits at 64 px), coltextures
-(colour photo crops).
+(colour photo crops); and two at the ends of the range the label-efficiency issue names:
+bigletters (2000 images, 25 classes) and twotextures (200 images, 2 classes).
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -161,8 +162,27 @@ def coltextures(per=100, side=48, seed=25):
     save("coltextures", arrays, labels)
 
 
+def bigletters():
+    """2000 images, 25 classes: the large end of the range in images and classes (one font)."""
+    letters(per=80, side=40, seed=41, chars="ABCDEFGHJKLMNPQRSTUVWXYZ3", name="bigletters")
+
+
+def twotextures(per=100, side=40, seed=43):
+    """200 images, 2 classes of similar grey textures (grass, gravel): the small end, 2 classes."""
+    from skimage import data
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for nm in ("grass", "gravel"):
+        img = getattr(data, nm)().astype(np.uint8)
+        H, W = img.shape
+        for _ in range(per):
+            r, c = rng.integers(0, H - side), rng.integers(0, W - side)
+            arrays.append(np.ascontiguousarray(img[r:r + side, c:c + side])); labels.append(nm)
+    save("twotextures", arrays, labels)
+
+
 SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
-        "smallletters", "fontletters", "cdigits64", "coltextures")
+        "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures")
 
 if __name__ == "__main__":
     args = sys.argv[1:]
