@@ -5,9 +5,10 @@ inside packages (Pillow's font, scikit-image's sample images, scikit-learn's dig
 letters, textures, faces, cdigits (coloured noisy digits, 24 px), cdigits32 (clean coloured
 digits, 32 px), shapes; and four held-out variants made later to check the defaults on
 kinds they were not tuned on: smallletters (200 images, 5 classes), fontletters (25 classes,
-10 TTF fonts, random colours), cdigits64 (1797 coloured digits at 64 px), coltextures
+12 TTF fonts, random colours), cdigits64 (1797 coloured digits at 64 px), coltextures
 (colour photo crops); and two at the ends of the range the label-efficiency issue names:
-bigletters (2000 images, 25 classes) and twotextures (200 images, 2 classes).
+bigletters (2000 images, 25 classes) and twotextures (200 images, 2 classes); fontdigits (the
+digits drawn like fontletters).
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -117,12 +118,25 @@ def smallletters():
     letters(per=40, side=40, seed=31, chars="AEKRS", name="smallletters")
 
 
-def fontletters(per=60, side=32, seed=21, chars="ABCDEFGHIJKLMNOPQRSTUVWXY"):
-    """25 classes in matplotlib's 10 DejaVu fonts (sans/serif/mono, bold/oblique), random
-    foreground and background colours, rotation +-10 deg, light noise: a hard set."""
+def drawing_fonts(chars):
+    """matplotlib's DejaVu fonts that draw every one of ``chars``.  The two "Display" fonts
+    draw nothing for letters and digits; the sets made before this check (stop 20) had a
+    blank image wherever one of them was drawn (1 in 7)."""
     import glob
     import matplotlib
-    fonts = sorted(glob.glob(os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVu*.ttf")))
+    found = sorted(glob.glob(os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVu*.ttf")))
+
+    def draws(path, ch):
+        im = Image.new("L", (48, 48), 0)
+        ImageDraw.Draw(im).text((24, 24), ch, fill=255, font=ImageFont.truetype(path, 24), anchor="mm")
+        return np.asarray(im).any()
+    return [f for f in found if all(draws(f, ch) for ch in chars)]
+
+
+def fontletters(per=60, side=32, seed=21, chars="ABCDEFGHIJKLMNOPQRSTUVWXY", name="fontletters"):
+    """25 classes in matplotlib's 12 DejaVu text fonts (sans/serif/mono, bold/oblique), random
+    foreground and background colours, rotation +-10 deg, light noise: a hard set."""
+    fonts = drawing_fonts(chars)
     rng = np.random.default_rng(seed)
     arrays, labels = [], []
     for ch in chars:
@@ -135,7 +149,7 @@ def fontletters(per=60, side=32, seed=21, chars="ABCDEFGHIJKLMNOPQRSTUVWXY"):
             im = im.crop((side // 2, side // 2, side // 2 + side, side // 2 + side))
             a = np.asarray(im, float) + rng.normal(0, 8, (side, side, 3))
             arrays.append(np.clip(a, 0, 255).astype(np.uint8)); labels.append(ch)
-    save("fontletters", arrays, labels)
+    save(name, arrays, labels)
 
 
 def cdigits64():
@@ -167,6 +181,11 @@ def bigletters():
     letters(per=80, side=40, seed=41, chars="ABCDEFGHJKLMNPQRSTUVWXYZ3", name="bigletters")
 
 
+def fontdigits():
+    """The 10 digits drawn like fontletters (12 fonts, random colours, rotation, noise): 1000 images."""
+    fontletters(per=100, side=32, seed=45, chars="0123456789", name="fontdigits")
+
+
 def twotextures(per=100, side=40, seed=43):
     """200 images, 2 classes of similar grey textures (grass, gravel): the small end, 2 classes."""
     from skimage import data
@@ -182,7 +201,7 @@ def twotextures(per=100, side=40, seed=43):
 
 
 SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
-        "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures")
+        "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures", "fontdigits")
 
 if __name__ == "__main__":
     args = sys.argv[1:]

@@ -171,7 +171,8 @@ def audit(audit_agreement: Sequence, z: float = 1.96) -> Optional[dict]:
 
 # reported_accuracy's prior: the model's own estimate was within about a point of the truth on
 # 8 of the 10 image sets measured (RESULTS.md) and far off on the rest (letters in 10 fonts +18,
-# shapes +3: whole clusters wrong together).  Measured with benchmarks/audit.py (12 seeds, 9
+# shapes +3: whole clusters wrong together; the font letters had blank images, and remade
+# without them the estimate is +6).  Measured with benchmarks/audit.py (12 seeds, 9
 # sets, 20 random answers; mean |reported - truth|): model alone 2.91 (max 18.1), audit alone
 # 3.18, "the audit once its interval excludes the model" 2.37 (max 8.0), this posterior 1.89
 # (max 9.7; 1.0 or less on the seven sets where the model is right).
