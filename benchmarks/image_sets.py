@@ -6,9 +6,9 @@ letters, textures, faces, cdigits (coloured noisy digits, 24 px), cdigits32 (cle
 digits, 32 px), shapes; and four held-out variants made later to check the defaults on
 kinds they were not tuned on: smallletters (200 images, 5 classes), fontletters (25 classes,
 12 TTF fonts, random colours), cdigits64 (1797 coloured digits at 64 px), coltextures
-(colour photo crops); and two at the ends of the range the label-efficiency issue names:
-bigletters (2000 images, 25 classes) and twotextures (200 images, 2 classes); fontdigits (the
-digits drawn like fontletters).
+(colour photo crops); and three made at stop 20: bigletters (2000 images, 25 classes) and
+twotextures (200 images, 2 classes), the two ends of the range the label-efficiency issue
+names, and fontdigits (the ten digits drawn like fontletters).
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
