@@ -98,11 +98,14 @@ def cmd_scan(args) -> int:
     if args.json:
         print(json.dumps(scan_result_to_json(result), ensure_ascii=False))
         return 0
-    print(f"{len(result.images)} images, {len(result.skipped)} skipped, {len(result.duplicates)} duplicate groups")
+    print(f"{len(result.images)} images, {len(result.skipped)} skipped, {len(result.duplicates)} duplicate groups"
+          + (f", {len(result.blank)} look blank (kept)" if result.blank else ""))
     for s in result.skipped:
         print(f"  skipped {s.path}: {s.reason}")
     for group in result.duplicates:
         print("  identical: " + ", ".join(group))
+    for path in result.blank:
+        print(f"  looks blank (one flat colour): {path}")
     return 0
 
 

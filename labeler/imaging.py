@@ -40,6 +40,17 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+# Widest channel range (of 255) still called "one flat colour": compression noise on a blank
+# render stays within it; any visible mark, even a faint one, is wider.
+BLANK_RANGE = 8
+
+
+def looks_blank(im: Image.Image) -> bool:
+    """True when every pixel of the RGB image ``im`` is (nearly) the same colour: nothing in
+    it for a person to label, however confidently the model will label it."""
+    return all(hi - lo <= BLANK_RANGE for lo, hi in im.getextrema())
+
+
 def open_rgb(path: str | os.PathLike, max_side: Optional[int] = None) -> Image.Image:
     """Decode ``path`` fully into an upright 8-bit RGB image.
 

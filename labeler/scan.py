@@ -18,7 +18,7 @@ from typing import Optional
 
 from PIL import Image
 
-from .imaging import is_image_name, open_rgb
+from .imaging import is_image_name, looks_blank, open_rgb
 from .types import (
     CancelToken,
     ImageRecord,
@@ -57,6 +57,7 @@ def scan_folder(
     report(progress, 0, total, f"Checking {total} files…")
 
     images: list[ImageRecord] = []
+    blank: list[str] = []
     # catch_warnings mutates the process-wide filter list and is not thread-safe, so it is
     # entered once here, around the whole pool, not in each worker. _inspect also checks
     # the pixel limit itself, so a missed warning can never let a bomb through.
@@ -77,8 +78,10 @@ def scan_folder(
                     break
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    outcome = future.result()  # _inspect never raises
+                    outcome, is_blank = future.result()  # _inspect never raises
                     (images if isinstance(outcome, ImageRecord) else skipped).append(outcome)
+                    if is_blank:
+                        blank.append(outcome.path)
                     done_count += 1
                 if finished:
                     report(progress, done_count, total, f"Checked {done_count} of {total}")
@@ -88,7 +91,8 @@ def scan_folder(
 
     images.sort(key=lambda record: natural_key(record.path))
     skipped.sort(key=lambda item: natural_key(item.path))
-    return ScanResult(root=root, images=images, skipped=skipped, duplicates=_duplicate_groups(images))
+    return ScanResult(root=root, images=images, skipped=skipped, duplicates=_duplicate_groups(images),
+                      blank=sorted(blank, key=natural_key))
 
 
 def scan_result_to_json(result: ScanResult) -> dict:
@@ -97,6 +101,7 @@ def scan_result_to_json(result: ScanResult) -> dict:
         "images": [record.path for record in result.images],
         "skipped": [{"path": item.path, "reason": item.reason} for item in result.skipped],
         "duplicates": [list(group) for group in result.duplicates],
+        "blank": list(result.blank),
     }
 
 
@@ -161,13 +166,14 @@ def _why_not_followed(link_path: str) -> str:
     return "symlinked folder already scanned under another path"
 
 
-def _inspect(root: str, rel: str) -> ImageRecord | SkippedFile:
-    """Hash and fully decode one file. Never raises: any failure becomes a SkippedFile."""
+def _inspect(root: str, rel: str) -> tuple[ImageRecord | SkippedFile, bool]:
+    """Hash and fully decode one file: (its record, whether it looks blank). Never raises:
+    any failure becomes a SkippedFile."""
     path = os.path.join(root, *rel.split("/"))
     try:
         file_stat = os.stat(path)
         if file_stat.st_size == 0:
-            return SkippedFile(rel, "empty file (0 bytes)")
+            return SkippedFile(rel, "empty file (0 bytes)"), False
         with open(path, "rb") as f:
             sha1 = hashlib.file_digest(f, "sha1").hexdigest()
         with Image.open(path) as header:  # header only: the full-resolution size
@@ -175,24 +181,30 @@ def _inspect(root: str, rel: str) -> ImageRecord | SkippedFile:
             orientation = header.getexif().get(_EXIF_ORIENTATION)
         limit = Image.MAX_IMAGE_PIXELS
         if limit and width * height > limit:  # the warning level, whatever the warning filters say
-            return SkippedFile(rel, _too_large(f"{width}x{height} pixels"))
-        open_rgb(path, max_side=VERIFY_SIDE)  # the real check: every byte of pixel data decoded
+            return SkippedFile(rel, _too_large(f"{width}x{height} pixels")), False
+        rgb = open_rgb(path, max_side=VERIFY_SIDE)  # the real check: every byte of pixel data decoded
         if orientation in _SWAPS_AXES:
             width, height = height, width
-        return ImageRecord(rel, file_stat.st_size, file_stat.st_mtime, sha1, width, height)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        return ImageRecord(rel, file_stat.st_size, file_stat.st_mtime, sha1, width, height), looks_blank(rgb)
+    except Exception as exc:
+        return SkippedFile(rel, _skip_reason(exc)), False
+
+
+def _skip_reason(exc: Exception) -> str:
+    """Why a file that raised ``exc`` while being read cannot be imported, in words."""
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         pixels = re.search(r"\((\d+) pixels\)", str(exc))
-        return SkippedFile(rel, _too_large(f"{int(pixels[1]):,} pixels" if pixels else str(exc)))
-    except Image.UnidentifiedImageError:
-        return SkippedFile(rel, "not an image (cannot identify image file)")
-    except MemoryError:
-        return SkippedFile(rel, "not enough memory to decode")
-    except OSError as exc:
+        return _too_large(f"{int(pixels[1]):,} pixels" if pixels else str(exc))
+    if isinstance(exc, Image.UnidentifiedImageError):
+        return "not an image (cannot identify image file)"
+    if isinstance(exc, MemoryError):
+        return "not enough memory to decode"
+    if isinstance(exc, OSError):
         if exc.errno is not None:  # a real file-system error, not Pillow's "broken data stream"
-            return SkippedFile(rel, _os_reason(exc))
-        return SkippedFile(rel, f"truncated or corrupt image data: {exc}")
-    except Exception as exc:  # Pillow raises ValueError, SyntaxError, struct.error, ... on bad data
-        return SkippedFile(rel, f"truncated or corrupt image data: {type(exc).__name__}: {exc}")
+            return _os_reason(exc)
+        return f"truncated or corrupt image data: {exc}"
+    # Pillow raises ValueError, SyntaxError, struct.error, ... on bad data
+    return f"truncated or corrupt image data: {type(exc).__name__}: {exc}"
 
 
 def _too_large(size: str) -> str:

@@ -41,6 +41,7 @@ class ScanResult:
     images: list[ImageRecord]
     skipped: list[SkippedFile]
     duplicates: list[list[str]] = field(default_factory=list)  # groups of identical files (same sha1)
+    blank: list[str] = field(default_factory=list)  # images of one flat colour (imaging.looks_blank)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ def test_scan_json_shape(tmp_path):
     assert data["images"] == ["a.png", "b.png"]
     assert [s["path"] for s in data["skipped"]] == ["empty.jpg"] and data["skipped"][0]["reason"]
     assert data["duplicates"] == [["a.png", "b.png"]]
+    assert data["blank"] == ["a.png", "b.png"]  # one flat red each
+    text = run_cli("scan", str(tmp_path)).stdout
+    assert "2 look blank (kept)" in text and "looks blank (one flat colour): a.png" in text
 
 
 def test_simulate_session_then_status_and_export(tmp_path, cache_env):

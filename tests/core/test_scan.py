@@ -193,7 +193,8 @@ def test_pixel_limit_holds_even_if_warnings_are_ignored(mixed_root):
     # Warning filters are process-global; the worker's own check must not depend on them.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        outcome = _inspect(str(mixed_root), "almost_bomb.png")
+        outcome, blank = _inspect(str(mixed_root), "almost_bomb.png")
+    assert not blank
     assert "10000x10000 pixels" in outcome.reason
 
 
@@ -320,7 +321,8 @@ def test_permission_error_reason_even_as_root(tmp_path, monkeypatch):
 
 def test_json_shape(mixed_result):
     data = scan_result_to_json(mixed_result)
-    assert set(data) == {"images", "skipped", "duplicates"}
+    assert set(data) == {"images", "skipped", "duplicates", "blank"}
+    assert data["blank"] == mixed_result.blank
     assert data["images"] == [r.path for r in mixed_result.images]
     assert {d["path"]: d["reason"] for d in data["skipped"]} == {s.path: s.reason for s in mixed_result.skipped}
     assert all(set(d) == {"path", "reason"} for d in data["skipped"])
@@ -369,3 +371,25 @@ def test_open_rgb_composites_alpha_on_white(tmp_path):
 
 def test_open_rgb_max_side_shrinks(mixed_root):
     assert max(open_rgb(mixed_root / "nested/a/b/c/deep.jpeg", max_side=10).size) <= 10
+
+
+def test_blank_images_are_kept_and_listed(tmp_path):
+    """One flat colour (even through JPEG or a 16-bit file) is listed as blank; a faint
+    small mark or real content is not. Blank images are still imported."""
+    flat = np.full((40, 60, 3), (200, 30, 90), np.uint8)
+    _save(tmp_path, "flat.png", Image.fromarray(flat))
+    _save(tmp_path, "flat.jpg", Image.fromarray(flat), quality=60)
+    _save(tmp_path, "flat16.png", Image.fromarray(np.full((9, 9), 40000, np.uint16)))
+    _save(tmp_path, "clear.png", Image.fromarray(np.zeros((12, 12, 4), np.uint8), "RGBA"))
+    faint = flat.copy()
+    faint[18:21, 28:31] += 20  # a 3x3 mark, 20 grey levels from the background
+    _save(tmp_path, "faint_mark.png", Image.fromarray(faint))
+    _save(tmp_path, "noise.png", Image.fromarray(_noise(20, 20)))
+    result = scan_folder(tmp_path)
+    assert len(result.images) == 6 and not result.skipped
+    assert sorted(result.blank) == ["clear.png", "flat.jpg", "flat.png", "flat16.png"]
+    assert scan_result_to_json(result)["blank"] == result.blank
+
+
+def test_mixed_folder_has_no_blank_images(mixed_result):
+    assert mixed_result.blank == []

@@ -57,7 +57,7 @@ class NewSessionPanel(QWidget):
         self.scan_button.clicked.connect(self._scan_clicked)
         self.scan_summary = QLabel(objectName="scanSummary", wordWrap=True)
         self.skipped_table = QTableWidget(0, 2, objectName="skippedTable")
-        self.skipped_table.setHorizontalHeaderLabels(["Skipped file", "Reason"])
+        self.skipped_table.setHorizontalHeaderLabels(["File", "Why it is listed"])
         self.skipped_table.verticalHeader().setVisible(False)
         self.skipped_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.skipped_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
@@ -194,12 +194,17 @@ class NewSessionPanel(QWidget):
         text += f", <b>{k} files skipped</b> (listed below)" if k else ", nothing skipped"
         if dup:
             text += f", {dup} files are exact duplicates ({len(scan.duplicates)} groups; labeled together)"
+        if scan.blank:
+            text += (f", <b>{len(scan.blank)} look blank</b> (one flat colour: kept, but check them; "
+                     "the model will still give them a label)")
         self.scan_summary.setText(text + ".")
-        self.skipped_table.setRowCount(k)
-        for r, item in enumerate(scan.skipped):
-            self.skipped_table.setItem(r, 0, QTableWidgetItem(item.path))
-            self.skipped_table.setItem(r, 1, QTableWidgetItem(item.reason))
-        self.skipped_table.setVisible(k > 0)
+        rows = [(item.path, f"skipped: {item.reason}") for item in scan.skipped]
+        rows += [(path, "kept, but looks blank (one flat colour)") for path in scan.blank]
+        self.skipped_table.setRowCount(len(rows))
+        for r, (path, why) in enumerate(rows):
+            self.skipped_table.setItem(r, 0, QTableWidgetItem(path))
+            self.skipped_table.setItem(r, 1, QTableWidgetItem(why))
+        self.skipped_table.setVisible(bool(rows))
         if n < 2:
             self.controller.errorOccurred.emit("Too few images", f"Only {n} readable images were found in "
                                                f"{scan.root}.\n\nWhat to do: choose a folder with at least two "
