@@ -17,7 +17,7 @@ def test_scan_summary_lists_skipped_and_blank_images(qtbot, controller, tmp_path
     panel.start_folder(str(tmp_path))
     qtbot.waitUntil(lambda: panel.scan is not None, timeout=20000)
     text = panel.scan_summary.text()
-    assert "<b>3 images</b>" in text and "1 files skipped" in text and "1 look blank" in text
+    assert "<b>3 images</b>" in text and "1 file skipped" in text and "1 looks blank" in text
     table = panel.skipped_table
     rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
     assert rows[0][0] == "broken.png" and rows[0][1].startswith("skipped: not an image")

@@ -191,11 +191,12 @@ class NewSessionPanel(QWidget):
         n, k = len(scan.images), len(scan.skipped)
         dup = sum(len(g) for g in scan.duplicates)
         text = f"<b>{n} images</b> found"
-        text += f", <b>{k} files skipped</b> (listed below)" if k else ", nothing skipped"
+        text += f", <b>{k} file{'s' * (k != 1)} skipped</b> (listed below)" if k else ", nothing skipped"
         if dup:
             text += f", {dup} files are exact duplicates ({len(scan.duplicates)} groups; labeled together)"
         if scan.blank:
-            text += (f", <b>{len(scan.blank)} look blank</b> (one flat colour: kept, but check them; "
+            b = len(scan.blank)
+            text += (f", <b>{b} look{'s' * (b == 1)} blank</b> (one flat colour: kept, but check them; "
                      "the model will still give them a label)")
         self.scan_summary.setText(text + ".")
         rows = [(item.path, f"skipped: {item.reason}") for item in scan.skipped]
