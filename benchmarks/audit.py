@@ -109,8 +109,8 @@ def main(argv=None) -> str:
     lines = [f"Command: `python benchmarks/audit.py {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
              "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     later_lines = []
-    for name, data in datasets(args.images, args.truth):
-        runs = [audit_once(data, seed, args.budget, args.rounds, args.size, args.later)
+    for name, data_for, _ in datasets(args.images, args.truth):
+        runs = [audit_once(data_for(seed), seed, args.budget, args.rounds, args.size, args.later)
                 for seed in range(args.seeds)]
         truth = np.array([run[0] for run in runs])
         model = np.array([run[1] for run in runs])

@@ -4,7 +4,8 @@
     python benchmarks/label_efficiency.py --images DIR --truth truth.csv --seeds 5
 
 Datasets: digits (book3 and book2 splits, raw 64 pixels) and any folder of images with a
-truth CSV (path,label; 25 % held out, features from labeler.features "auto").
+truth CSV (path,label; a stratified 25 % held out afresh for each seed, features from
+labeler.features "auto" fitted on that seed's pool).
 Methods (every baseline's final classifier is an RBF SVM unless the method has its own):
 random labels + SVM; the book recipe (KMeans(50) closest representatives + whole-cluster
 propagation + LogisticRegression) on the same features as ours, and for image folders also on
@@ -119,7 +120,7 @@ def _row(name, ta, la, secs):
 
 def _other_spaces(data) -> dict:
     """(X_pool, X_test) in every candidate feature space other than the set's own (image
-    folders only; the book's digits have no other space), computed once per set."""
+    folders only; the book's digits have no other space)."""
     if data.in_space is None:
         return {}
     from labeler.feature_check import candidate_spaces
@@ -131,61 +132,80 @@ def _other_spaces(data) -> dict:
     return out
 
 
-def _book_on_pixels(data, others: dict, seeds: int, budget: int):
-    """The book recipe on raw pixels, as the book runs it (only when the set's features are
-    not raw pixels already): (mean test accuracy, markdown row) or (None, None)."""
-    if "pixels" not in others:
-        return None, None
-    Xp, Xpt = others["pixels"]
-    y, yt = np.asarray(data.y_pool).astype(object), np.asarray(data.y_test).astype(object)
-    ta, la, t = [], [], time.perf_counter()
+def _arrays(data):
+    return (np.asarray(data.X_pool, float), np.asarray(data.y_pool).astype(object),
+            np.asarray(data.X_test, float), np.asarray(data.y_test).astype(object))
+
+
+class _Tally:
+    """Per-method test and exported-label accuracies, and seconds, summed over seeds."""
+
+    def __init__(self):
+        self.test, self.labels, self.secs = {}, {}, {}
+
+    def add(self, name, test, labels, secs):
+        self.test.setdefault(name, []).append(test)
+        self.labels.setdefault(name, []).append(labels)
+        self.secs[name] = self.secs.get(name, 0.0) + secs
+
+    def row(self, name, shown=None):
+        return _row(shown or name, self.test[name], self.labels[name], self.secs[name] / len(self.test[name]))
+
+    def mean(self, name):
+        return float(np.mean(self.test[name]))
+
+
+def _timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return (*out, time.perf_counter() - t)
+
+
+def compare(data_for, label: str, seeds: int, budget: int, per_seed_split: bool) -> list[str]:
+    """Every method and ours on each seed's data (``data_for(seed)``): for image folders each
+    seed has its own stratified pool/test split, so a small test part's luck averages out."""
+    tally, runs, ceilings, book_name = _Tally(), [], {}, "book recipe on raw pixels (as in the book)"
     for s in range(seeds):
-        a, b = m_book(Xp, y, Xpt, yt, budget, s)
-        ta.append(a)
-        la.append(b)
-    return float(np.mean(ta)), _row("book recipe on raw pixels (as in the book)", ta, la,
-                                    (time.perf_counter() - t) / seeds)
-
-
-def compare(data, label: str, seeds: int, budget: int) -> list[str]:
-    X, y = np.asarray(data.X_pool, float), np.asarray(data.y_pool).astype(object)
-    Xt, yt = np.asarray(data.X_test, float), np.asarray(data.y_test).astype(object)
-    others = _other_spaces(data)
-    book_pixels, book_pixels_row = _book_on_pixels(data, others, seeds, budget)
+        data = data_for(s)
+        X, y, Xt, yt = _arrays(data)
+        others = _other_spaces(data)
+        for name, fn in METHODS.items():
+            tally.add(name, *_timed(fn, X, y, Xt, yt, budget, s))
+        if "pixels" in others:
+            Xp, Xpt = others["pixels"]
+            tally.add(book_name, *_timed(m_book, Xp, y, Xpt, yt, budget, s))
+        runs.append(simulate_once(data, budget=budget, seed=s))
+        with threadpool_limits(1):
+            t0 = time.perf_counter()
+            ceilings.setdefault("own", []).append(svm(0).fit(X, y).score(Xt, yt))
+            ceiling_secs = time.perf_counter() - t0
+            for name, (Xp, Xpt) in others.items():
+                ceilings.setdefault(name, []).append(svm(0).fit(Xp, y).score(Xpt, yt))
+    split = "a stratified 75/25 split per seed" if per_seed_split else "the fixed split"
     lines = [f"### {label}: {len(X)} pool / {len(Xt)} test images, {len(np.unique(y))} classes, "
-             f"{budget} labels, {seeds} seeds", "",
+             f"{budget} labels, {seeds} seeds ({split})", "",
              "| method | test acc % (mean ± std) | worst seed | exported-label acc % | s / seed |",
              "|---|---|---|---|---|"]
-    for name, fn in METHODS.items():
-        ta, la, t = [], [], time.perf_counter()
-        for s in range(seeds):
-            a, b = fn(X, y, Xt, yt, budget, s)
-            ta.append(a)
-            la.append(b)
-        lines.append(_row(name, ta, la, (time.perf_counter() - t) / seeds))
-        if name.startswith("book recipe"):
-            book = float(np.mean(ta))
-            if book_pixels_row:
-                lines.append(book_pixels_row)
-    runs = [simulate_once(data, budget=budget, seed=s) for s in range(seeds)]
+    for name in METHODS:
+        lines.append(tally.row(name))
+        if name.startswith("book recipe") and book_name in tally.test:
+            lines.append(tally.row(book_name))
     lines.append(_row("**ours (labeler.simulate)**", [r["test_accuracy"] for r in runs],
                       [r["label_accuracy"] for r in runs], float(np.mean([r["seconds"] for r in runs]))))
-    with threadpool_limits(1):
-        t0 = time.perf_counter()
-        ceiling = svm(0).fit(X, y).score(Xt, yt)
-        lines.append(f"| ceiling: all {len(X)} pool labels + SVM | {ceiling * 100:.1f} | | 100.0 | "
-                     f"{time.perf_counter() - t0:.1f} |")
-        other_ceilings = {name: svm(0).fit(Xp, data.y_pool).score(Xpt, data.y_test)
-                          for name, (Xp, Xpt) in others.items()}
-        if other_ceilings:
-            lines.append("| ceiling in the other feature spaces | " + ", ".join(
-                f"{name} {acc * 100:.1f}" for name, acc in other_ceilings.items()) + " | | | |")
-            ceiling = max([ceiling, *other_ceilings.values()])  # judge against the best space's ceiling
+    own = float(np.mean(ceilings.pop("own")))
+    lines.append(f"| ceiling: all {len(X)} pool labels + SVM | {own * 100:.1f} | | 100.0 | {ceiling_secs:.1f} |")
+    other = {name: float(np.mean(v)) for name, v in ceilings.items()}
+    if other:
+        lines.append("| ceiling in the other feature spaces | " + ", ".join(
+            f"{name} {acc * 100:.1f}" for name, acc in other.items()) + " | | | |")
+    ceiling = max([own, *other.values()])  # judge against the best space's ceiling
+    book = tally.mean(next(n for n in METHODS if n.startswith("book recipe")))
     ours = float(np.mean([r["test_accuracy"] for r in runs]))
     est = np.array([abs(r["estimated_accuracy"] - r["label_accuracy"]) for r in runs]) * 100
     bias = np.mean([r["estimated_accuracy"] - r["label_accuracy"] for r in runs]) * 100
     cal = {c: [r["calibration"][c] for r in runs if r["calibration"][c] is not None] for c in runs[0]["calibration"]}
-    over_pixels = "" if book_pixels is None else f" ({(ours - book_pixels) * 100:+.1f} over the book recipe on raw pixels)"
+    over_pixels = "" if book_name not in tally.test else \
+        f" ({(ours - tally.mean(book_name)) * 100:+.1f} over the book recipe on raw pixels)"
     lines += ["", f"ours: {ours / ceiling * 100:.1f} % of the ceiling (best space), {(ours - book) * 100:+.1f} points over the book "
               f"recipe on the same features{over_pixels}; coverage {np.mean([r['coverage'] for r in runs]) * 100:.0f} %; |estimated − true "
               f"label accuracy| mean {est.mean():.2f}, max {est.max():.2f} points (mean bias {bias:+.2f}); "
@@ -214,10 +234,11 @@ def _mirror_confidences(data, budget, rounds, batch, seed):
     return conf, labels.astype(str) == y
 
 
-def rounds_and_calibration(data, label: str, seeds: int, budget: int, rounds: int, batch: int) -> list[str]:
+def rounds_and_calibration(data_for, label: str, seeds: int, budget: int, rounds: int, batch: int) -> list[str]:
     """Ours with AL rounds through the real session; calibration from the session's exported rows."""
     curves, las, ests, confs, oks = [], [], [], [], []
     for s in range(seeds):
+        data = data_for(s)
         run = simulate_once(data, budget=budget, rounds=rounds, batch=batch, seed=s)
         curves.append(run["curve"])
         las.append(run["label_accuracy"])
@@ -244,19 +265,27 @@ def rounds_and_calibration(data, label: str, seeds: int, budget: int, rounds: in
     return lines
 
 
-def datasets(images: str | None, truth_csv: str | None) -> list[tuple[str, object]]:
-    """[(name, SimulationData)]: the image folder ``images`` (truth from ``truth_csv``, else the
-    sub-folder names), or digits in both splits when ``images`` is None."""
+def datasets(images: str | None, truth_csv: str | None) -> list[tuple[str, object, bool]]:
+    """[(name, data_for(seed) -> SimulationData, per-seed split?)]: the image folder ``images``
+    (truth from ``truth_csv``, else the sub-folder names) split afresh for each seed, or digits
+    in the book's two fixed splits when ``images`` is None."""
     if not images:
-        return [("digits book3", digits_data("book3")), ("digits book2", digits_data("book2"))]
+        return [(name, lambda seed, d=digits_data(split): d, False)
+                for name, split in (("digits book3", "book3"), ("digits book2", "book2"))]
     truth = read_truth_csv(truth_csv) if truth_csv else None
-    cache = tempfile.mkdtemp(prefix="label-efficiency-")  # raw vectors shared by every space switch
+    cache = tempfile.mkdtemp(prefix="label-efficiency-")  # raw vectors shared by every split and space
     atexit.register(shutil.rmtree, cache, ignore_errors=True)
     folder = os.path.normpath(images)
     name = os.path.basename(folder)
     if name == "img":  # image_sets.py layout: <set>/img + <set>/truth.csv
         name = os.path.basename(os.path.dirname(folder))
-    return [(name, images_data(images, truth, cache_dir=cache))]
+    splits = {}
+
+    def data_for(seed: int):
+        if seed not in splits:
+            splits[seed] = images_data(images, truth, seed=seed, cache_dir=cache)
+        return splits[seed]
+    return [(name, data_for, True)]
 
 
 def main(argv=None) -> str:
@@ -273,10 +302,10 @@ def main(argv=None) -> str:
     threadpool_limits(1)
     sets = datasets(args.images, args.truth)
     lines = [f"Command: `python benchmarks/label_efficiency.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
-    for label, data in sets:
-        lines += compare(data, label, args.seeds, args.budget)
+    for label, data_for, per_seed_split in sets:
+        lines += compare(data_for, label, args.seeds, args.budget, per_seed_split)
         print("\n".join(lines), flush=True)
-        lines += rounds_and_calibration(data, label, args.seeds, args.budget, args.rounds, args.batch)
+        lines += rounds_and_calibration(data_for, label, args.seeds, args.budget, args.rounds, args.batch)
     text = "\n".join(lines)
     print(text)
     if args.out:

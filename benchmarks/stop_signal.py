@@ -41,10 +41,10 @@ def settled_at(curve: list[float], labels: list[int]) -> int:
     return labels[-1]
 
 
-def run(data, name: str, seeds: int, budget: int, rounds: int, batch: int) -> list[str]:
+def run(data_for, name: str, seeds: int, budget: int, rounds: int, batch: int) -> list[str]:
     rows, summary = [], []
     for seed in range(seeds):
-        rec = simulate_once(data, budget=budget, rounds=rounds, batch=batch, seed=seed)
+        rec = simulate_once(data_for(seed), budget=budget, rounds=rounds, batch=batch, seed=seed)
         labels = [budget + r * batch for r in range(len(rec["curve"]))]
         fired = next((i for i, s in enumerate(rec["stop_signals"]) if s), None)
         settled = settled_at(rec["curve"], labels)
@@ -85,8 +85,8 @@ def main(argv=None) -> str:
     threadpool_limits(1)
     sets = datasets(args.images, args.truth)
     lines = [f"Command: `python benchmarks/stop_signal.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
-    for name, data in sets:
-        lines += run(data, name, args.seeds, args.budget, args.rounds, args.batch)
+    for name, data_for, _ in sets:
+        lines += run(data_for, name, args.seeds, args.budget, args.rounds, args.batch)
         print("\n".join(lines[-(args.seeds + 7):]), flush=True)
     return "\n".join(lines)
 
