@@ -11,12 +11,14 @@ from functools import cached_property
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_samples, silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
-from .graph import blas_threads, diffusion_embedding, knn_affinity
+from .graph import blas_threads, default_n_neighbors, diffusion_embedding, knn_affinity
 from .sampling import sample_indices
 from .types import CancelToken, ProgressCallback, check, report
 
@@ -32,6 +34,9 @@ class Clustering:
     representatives: np.ndarray  # (k,) image index the human labels for each cluster
     centers: np.ndarray          # (k, D) centres in the clustering space
     k: int
+    # (N,) True for members of a sizeable group that the kNN graph does not connect to its
+    # cluster's representative (see ``detached_groups``); None when no graph was built
+    detached: Optional[np.ndarray] = None
 
     @cached_property
     def member_order(self) -> "MemberOrder":
@@ -118,8 +123,9 @@ DIFFUSION_MAX = 20_000
 SPACES = ("auto", "diffusion", "features")
 
 
-def clustering_space(X, *, space: str = "auto", random_state=0) -> np.ndarray:
-    """The coordinates k-means works in: the kNN graph's diffusion embedding, or the features.
+def clustering_space(X, *, space: str = "auto", random_state=0) -> tuple[np.ndarray, Optional[sp.csr_matrix]]:
+    """(the coordinates k-means works in, the kNN graph or None): the graph's diffusion
+    embedding, or the features themselves (no graph).
 
     Measured on digits, letters, textures and noisy coloured digits (see graph.py): clusters
     in the diffusion embedding are much purer than k-means on the raw features, because they
@@ -129,8 +135,32 @@ def clustering_space(X, *, space: str = "auto", random_state=0) -> np.ndarray:
         raise ValueError(f"space must be one of {SPACES}, got {space!r}")
     X = np.asarray(X, dtype=np.float64)
     if space == "features" or (space == "auto" and len(X) > DIFFUSION_MAX) or len(X) < 8:
-        return X
-    return diffusion_embedding(knn_affinity(X), random_state=random_state)
+        return X, None
+    W = knn_affinity(X)
+    return diffusion_embedding(W, random_state=random_state), W
+
+
+def detached_groups(W: sp.csr_matrix, labels: np.ndarray, representatives: np.ndarray) -> np.ndarray:
+    """Mask of the images in a group of their cluster that the kNN graph ``W`` does not connect,
+    through that cluster's own members, to its representative.
+
+    The diffusion embedding can put two groups with no edge between them (letters A and N
+    of one font, measured on bigletters) side by side, and k-means then makes them one
+    cluster: the representative's label would go to a whole group it has nothing to do with,
+    confidently.  Only groups of more than half a neighbourhood (default_n_neighbors / 2)
+    count: smaller ones are stray images whose neighbours sit in other clusters, and leaving
+    those out was measured to cost a little on texture sets.
+    """
+    labels = np.asarray(labels, dtype=int)
+    W = sp.csr_matrix(W)
+    rows, cols = W.nonzero()
+    same = labels[rows] == labels[cols]  # only edges inside a cluster connect its members
+    inside = sp.csr_matrix((np.ones(int(same.sum())), (rows[same], cols[same])), shape=W.shape)
+    _, component = connected_components(inside, directed=False)
+    size = np.bincount(component)
+    rep_component = component[np.asarray(representatives, dtype=int)]  # indexed by cluster
+    least = default_n_neighbors(len(labels)) // 2 + 1
+    return (component != rep_component[labels]) & (size[component] >= least)
 
 
 def fit_clusters(X, k: int, *, representative: str = "closest", random_state=0,
@@ -152,7 +182,7 @@ def fit_clusters(X, k: int, *, representative: str = "closest", random_state=0,
     check(cancel)
     report(progress, 0, 4, "clustering space")
     with blas_threads(1):
-        Z = clustering_space(X, space=space, random_state=random_state)
+        Z, W = clustering_space(X, space=space, random_state=random_state)
         check(cancel)
         report(progress, 1, 4, f"k-means with k={k}")
         if n > MINIBATCH_ABOVE:
@@ -171,7 +201,9 @@ def fit_clusters(X, k: int, *, representative: str = "closest", random_state=0,
             score = typicality(Z)
         reps = choose_representatives(labels, distances, k, score=score,
                                       duplicate_groups=duplicate_groups)
-    result = Clustering(labels=labels, distances=distances, representatives=reps, centers=centers, k=k)
+        detached = None if W is None else detached_groups(W, labels, reps)
+    result = Clustering(labels=labels, distances=distances, representatives=reps, centers=centers, k=k,
+                        detached=detached)
     result.member_order  # sorted here, on the worker, not on the first slider move
     report(progress, 4, 4, "done")
     return result

@@ -61,6 +61,17 @@ class CutoffSummary:
     lose: int      # members beyond that would lose the label propagated to them
     by_hand: int   # members inside labelled by hand: they keep their label
     already: int   # members inside that hold this very propagated label already
+    detached: int = 0  # members inside, not labelled by hand, that the graph does not connect to the representative
+
+
+def detached_members(session: "Session", cluster: int) -> np.ndarray:
+    """Members of ``cluster`` in a group the kNN graph does not connect to its representative
+    (``clustering.detached_groups``): propagation skips them; empty before clustering."""
+    clustering = session.clustering
+    if clustering is None or clustering.detached is None:
+        return np.zeros(0, dtype=int)
+    members = session.cluster_members(int(cluster))
+    return members[clustering.detached[members]]
 
 
 def cutoff_summary(session: "Session", cluster: int, percentile: float) -> CutoffSummary:
@@ -72,9 +83,11 @@ def cutoff_summary(session: "Session", cluster: int, percentile: float) -> Cutof
     prop, removed = session.propagation_plan(percentile, [cluster])
     human = session.human_labels()
     inside = members[:cutoff]
-    by_hand = int(np.isin(inside, np.fromiter(human, dtype=int, count=len(human))).sum())
+    by_human = np.isin(inside, np.fromiter(human, dtype=int, count=len(human)))
+    by_hand = int(by_human.sum())
+    apart = 0 if clustering.detached is None else int((clustering.detached[inside] & ~by_human).sum())
     # a cluster without a label plans nothing, so none of its members holds that label "already"
     named = session.cluster_labels(human).get(cluster) is not None
     return CutoffSummary(cluster=cluster, size=len(members), cutoff=cutoff,
                          receive=len(prop.idx), lose=len(removed), by_hand=by_hand,
-                         already=cutoff - len(prop.idx) - by_hand if named else 0)
+                         already=cutoff - len(prop.idx) - by_hand - apart if named else 0, detached=apart)

@@ -88,10 +88,14 @@ def propagate_percentile(clustering: Clustering, cluster_labels: Mapping[int, st
                          *, exclude: Sequence[int] = ()) -> Propagation:
     """Give each labelled cluster's label to its ``percentile`` % most central members.
 
-    ``exclude`` (human-labelled images) never receive a propagated label.
+    ``exclude`` (human-labelled images) and the cluster's detached groups (members the kNN
+    graph does not connect to the representative, ``Clustering.detached``) never receive a
+    propagated label; the rounds' classifier labels those.
     """
     excluded = np.zeros(len(clustering.labels), dtype=bool)  # a mask: 100k set lookups cost 30 ms
     excluded[np.asarray(list(exclude), dtype=int)] = True
+    if clustering.detached is not None:
+        excluded |= clustering.detached
     members = clustering.member_order
     cuts = _cutoffs(members.sizes, percentile)
     idx, labels, conf, clusters, ranks = [], [], [], [], []

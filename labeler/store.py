@@ -24,7 +24,7 @@ from .atomic import from_npy_bytes, npy_bytes
 from .predictions import Predictions
 from .types import ImageRecord, SkippedFile
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -77,6 +77,11 @@ _MIGRATIONS: dict[int, str] = {
     CREATE TABLE clustering_arrays (
         clustering_id INTEGER PRIMARY KEY REFERENCES clusterings(id), labels BLOB NOT NULL,
         distances BLOB NOT NULL);
+    """,
+    # v5: the members the kNN graph does not connect to their representative
+    # (clustering.detached_groups); NULL for clusterings saved before, which detach nothing.
+    5: """
+    ALTER TABLE clustering_arrays ADD COLUMN detached BLOB;
     """,
 }
 
@@ -276,43 +281,47 @@ class SessionStore:
 
     # ------------------------------------------------------------------ clustering
     def save_clustering(self, k: int, params: dict, labels: Sequence[int], distances: Sequence[float],
-                        representatives: Sequence[int]) -> int:
+                        representatives: Sequence[int], detached: Optional[np.ndarray] = None) -> int:
         with self.transaction():
             cur = self.conn.execute("INSERT INTO clusterings(k, params, created_at) VALUES (?, ?, ?)",
                                     (k, json.dumps(params), time.time()))
             cid = cur.lastrowid
-            self.conn.execute("INSERT INTO clustering_arrays(clustering_id, labels, distances) VALUES (?,?,?)",
-                              (cid, npy_bytes(np.asarray(labels, dtype=np.int32)),
-                               npy_bytes(np.asarray(distances, dtype=np.float64))))
+            self.conn.execute(
+                "INSERT INTO clustering_arrays(clustering_id, labels, distances, detached) VALUES (?,?,?,?)",
+                (cid, npy_bytes(np.asarray(labels, dtype=np.int32)), npy_bytes(np.asarray(distances, dtype=np.float64)),
+                 None if detached is None else npy_bytes(np.asarray(detached, dtype=bool))))
             self.conn.executemany(
                 "INSERT INTO cluster_representatives(clustering_id, cluster, image_id) VALUES (?,?,?)",
                 [(cid, c, int(i)) for c, i in enumerate(representatives)])
             self._set_meta("active_clustering", cid)
         return cid
 
-    def load_clustering(self) -> Optional[tuple[int, dict, np.ndarray, np.ndarray, list[int]]]:
-        """(k, params, cluster per image, distance per image, representatives) of the active
-        clustering; None if there is none, or if its arrays are damaged (cluster again)."""
+    def load_clustering(self) -> Optional[tuple[int, dict, np.ndarray, np.ndarray, list[int], Optional[np.ndarray]]]:
+        """(k, params, cluster per image, distance per image, representatives, detached mask or
+        None) of the active clustering; None if there is none, or if its arrays are damaged
+        (cluster again)."""
         cid = self.get_meta("active_clustering")
         if cid is None:
             return None
         k, params = self.conn.execute("SELECT k, params FROM clusterings WHERE id = ?", (cid,)).fetchone()
-        arrays = self.conn.execute("SELECT labels, distances FROM clustering_arrays WHERE clustering_id = ?",
+        arrays = self.conn.execute("SELECT labels, distances, detached FROM clustering_arrays WHERE clustering_id = ?",
                                    (cid,)).fetchone()
+        detached = None
         try:
             if arrays is not None:
-                labels, distances = (from_npy_bytes(blob) for blob in arrays)
+                labels, distances = (from_npy_bytes(blob) for blob in arrays[:2])
+                detached = None if arrays[2] is None else from_npy_bytes(arrays[2]).astype(bool)
             else:  # saved by schema 3 or older
                 rows = self.conn.execute("SELECT cluster, distance FROM cluster_assignments WHERE clustering_id = ?"
                                          " ORDER BY image_id", (cid,)).fetchall()
                 labels, distances = np.array([r[0] for r in rows], dtype=int), np.array([r[1] for r in rows], float)
         except (ValueError, EOFError, OSError):
             return None
-        if labels.shape != distances.shape or labels.ndim != 1:
+        if labels.shape != distances.shape or labels.ndim != 1 or (detached is not None and detached.shape != labels.shape):
             return None
         reps = [r[0] for r in self.conn.execute(
             "SELECT image_id FROM cluster_representatives WHERE clustering_id = ? ORDER BY cluster", (cid,))]
-        return k, json.loads(params), labels.astype(int), distances.astype(float), reps
+        return k, json.loads(params), labels.astype(int), distances.astype(float), reps, detached
 
     # ------------------------------------------------------------------ rounds and predictions
     def add_round(self, row: RoundRow, predictions: Predictions) -> None:

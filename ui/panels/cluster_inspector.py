@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QSpinBox, QSplitter,
                                QStyle, QVBoxLayout, QWidget)
 
-from labeler.inspection import ClusterSummary, cluster_summaries, cutoff_summary
+from labeler.inspection import ClusterSummary, cluster_summaries, cutoff_summary, detached_members
 from labeler.propagation import DEFAULT_PERCENTILE
 from ui.panels.label_keys import ClassEntry, LabelKeys
 from ui.thumbnails import BadgeDelegate, ThumbnailModel, ThumbnailView
@@ -80,6 +80,7 @@ class ClusterInspector(QWidget):
         self.current_cluster: Optional[int] = None
         self.members: list[int] = []
         self.cutoff = 0
+        self._apart: set[int] = set()  # members propagation skips (not connected to the representative)
         self._summaries: dict[int, ClusterSummary] = {}
         self._edge_in = 0  # rows of the edge strip that are inside the cutoff
         self._build()
@@ -144,7 +145,7 @@ class ClusterInspector(QWidget):
 
         self.member_model = ThumbnailModel(self.controller, side=96, parent=self)
         self.member_model.set_caption(lambda i: f"#{self._rank(i) + 1}")
-        self.members_view = self._make_view("membersView", self.member_model, lambda row: row < self.cutoff)
+        self.members_view = self._make_view("membersView", self.member_model, self._member_inside)
         self.members_view.selectionModel().currentChanged.connect(self._on_member_current)
 
         self.class_entry = ClassEntry()
@@ -220,7 +221,10 @@ class ClusterInspector(QWidget):
         return self.member_model.row_of(image_index)
 
     def _edge_inside(self, row: int) -> bool:
-        return row < self._edge_in
+        return row < self._edge_in and self.edge_model.image_index(row) not in self._apart
+
+    def _member_inside(self, row: int) -> bool:
+        return row < self.cutoff and row < len(self.members) and self.members[row] not in self._apart
 
     def _cluster_caption(self, rep: int) -> str:
         c = None if self.session is None else self.session.cluster_of(rep)
@@ -247,7 +251,7 @@ class ClusterInspector(QWidget):
         if has and self._summaries:
             self.cluster_list.setCurrentIndex(self.cluster_model.index(0))
         else:
-            self.members, self.cutoff = [], 0
+            self.members, self.cutoff, self._apart = [], 0, set()
             self.member_model.set_indices([])
             self.edge_model.set_indices([])
             self.header.setText("Cluster the images to inspect clusters." if self.session is not None
@@ -263,6 +267,7 @@ class ClusterInspector(QWidget):
         if self.cluster_list.currentIndex().row() != cluster:
             self.cluster_list.setCurrentIndex(self.cluster_model.index(cluster))
         self.members = [int(i) for i in self.session.cluster_members(cluster)]
+        self._apart = {int(i) for i in detached_members(self.session, cluster)}
         self.member_model.set_indices(self.members)
         self._update_cutoff()
         self.members_view.select_image(self._summaries[cluster].representative)
@@ -284,9 +289,11 @@ class ClusterInspector(QWidget):
             "representative <b>not labeled yet</b> — select it and press a number key or type a class"
         self.header.setText(f"<b>Cluster {c}</b> · {summary.size} images · {rep_text}")
         if label:
-            by_hand, already = plan.by_hand, plan.already
+            by_hand, already, apart = plan.by_hand, plan.already, plan.detached
             notes = ([f"{by_hand} labeled by hand keep {'their' if by_hand > 1 else 'its'} label"] if by_hand else []) + \
-                ([f"{already} already {'have' if already > 1 else 'has'} it"] if already else [])
+                ([f"{already} already {'have' if already > 1 else 'has'} it"] if already else []) + \
+                ([f"{apart} form a separate group with no link to the representative: the rounds label "
+                  f"{'them' if apart > 1 else 'it'}, not propagation"] if apart else [])
             self.cutoff_label.setText(
                 f"At {p} %: the closest <b>{self.cutoff} of {summary.size}</b> members are inside the cutoff; "
                 f"<b>{receive}</b> would receive “{label}”" + (f" ({'; '.join(notes)})" if notes else "") +
