@@ -307,7 +307,8 @@ class ClusterInspector(QWidget):
         first_out = self.members[self.cutoff:self.cutoff + EDGE]
         self._edge_in = len(last_in)
         self.edge_model.set_indices(last_in + first_out)
-        self.edge_label.setText(f"At the cutoff edge: the last {len(last_in)} inside (green bar) and the first "
+        bar = "green bar, dimmed if set apart" if self._apart.intersection(last_in) else "green bar"
+        self.edge_label.setText(f"At the cutoff edge: the last {len(last_in)} inside ({bar}) and the first "
                                 f"{len(first_out)} outside (dimmed):")
         self.members_view.viewport().update()
         self.edge_view.viewport().update()
