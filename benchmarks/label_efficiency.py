@@ -148,8 +148,8 @@ class _Tally:
         self.labels.setdefault(name, []).append(labels)
         self.secs[name] = self.secs.get(name, 0.0) + secs
 
-    def row(self, name, shown=None):
-        return _row(shown or name, self.test[name], self.labels[name], self.secs[name] / len(self.test[name]))
+    def row(self, name):
+        return _row(name, self.test[name], self.labels[name], self.secs[name] / len(self.test[name]))
 
     def mean(self, name):
         return float(np.mean(self.test[name]))
