@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from labeler.features import auto as auto_mod
 from labeler.features import extract_features
-from labeler.features.figure import FigureExtractor, figure_map
+from labeler.features.figure import EDGE_CELL, EDGE_SIDE, EDGE_WEIGHT, FigureExtractor, figure_map
 from labeler.features.registry import resolved_extractor
 
 from tests.core.test_features import digit_images, write_images
@@ -35,18 +36,39 @@ def _vector(tmp_path, array, name, **params):
 
 
 def test_the_colours_do_not_matter(tmp_path):
-    red_on_blue = _vector(tmp_path, _cross(48, 10, 10, 28, (220, 20, 20), (10, 10, 160)), "a", side=16, frame="image")
+    red_on_blue = _vector(tmp_path, _cross(48, 10, 10, 28, (220, 20, 20), (10, 10, 160)), "a", side=16, frame="image",
+                          edges=0)
     gray_on_white = _vector(tmp_path, _cross(48, 10, 10, 28, (90, 90, 90), (250, 250, 250)), "b", side=16,
-                            frame="image")
+                            frame="image", edges=0)
     assert red_on_blue.shape == (256,) and red_on_blue.max() == 1.0
     np.testing.assert_allclose(red_on_blue, gray_on_white, atol=0.02)
+
+
+def test_the_edge_histograms_follow_the_map(tmp_path):
+    """By default the map (unit length) is followed by the HOG of the map at EDGE_SIDE px (length
+    EDGE_WEIGHT): colour-blind like the map, and 0 edges gives the map alone."""
+    red = _cross(48, 10, 10, 28, (220, 20, 20), (10, 10, 160))
+    gray = _cross(48, 10, 10, 28, (90, 90, 90), (250, 250, 250))
+    both = [_vector(tmp_path, a, n + "e", side=16, frame="image") for a, n in ((red, "r"), (gray, "g"))]
+    cells = EDGE_SIDE // EDGE_CELL - 1  # blocks of 2 x 2 cells per row
+    assert both[0].shape == (256 + cells * cells * 4 * 9,)
+    shape, edges = both[0][:256], both[0][256:]
+    assert np.linalg.norm(shape) == pytest.approx(1.0, abs=1e-5)
+    assert np.linalg.norm(edges) == pytest.approx(EDGE_WEIGHT, abs=1e-5)
+    np.testing.assert_allclose(shape * np.linalg.norm(_vector(tmp_path, red, "m", side=16, frame="image", edges=0)),
+                               _vector(tmp_path, red, "m2", side=16, frame="image", edges=0), atol=1e-5)
+    np.testing.assert_allclose(both[0], both[1], atol=0.02)
+    with pytest.raises(ValueError):
+        FigureExtractor(edges=4)
 
 
 def test_the_box_frame_ignores_place_and_size(tmp_path):
     small_corner = _cross(64, 4, 6, 21, (0, 0, 0), (255, 255, 255))
     big_centre = _cross(64, 11, 11, 42, (0, 0, 0), (255, 255, 255))
-    boxed = [_vector(tmp_path, a, n, side=16, frame="box") for a, n in ((small_corner, "s"), (big_centre, "b"))]
-    whole = [_vector(tmp_path, a, n + "w", side=16, frame="image") for a, n in ((small_corner, "s"), (big_centre, "b"))]
+    boxed = [_vector(tmp_path, a, n, side=16, frame="box", edges=0)
+             for a, n in ((small_corner, "s"), (big_centre, "b"))]
+    whole = [_vector(tmp_path, a, n + "w", side=16, frame="image", edges=0)
+             for a, n in ((small_corner, "s"), (big_centre, "b"))]
     assert np.abs(boxed[0] - boxed[1]).mean() < 0.05
     assert np.abs(whole[0] - whole[1]).mean() > 0.15
 
@@ -116,7 +138,9 @@ def test_an_odd_image_still_gives_a_vector(tmp_path):
     for path in (tiny, str(tmp_path / "alpha.png")):
         for frame in ("image", "box"):
             v = FigureExtractor(side=8, frame=frame).extract_one(path)
-            assert v.shape == (64,) and np.isfinite(v).all()
+            cells = EDGE_SIDE // EDGE_CELL - 1
+            assert v.shape == (64 + cells * cells * 4 * 9,)
+            assert np.isfinite(v).all()
 
 
 def test_auto_leaves_the_figure_out_where_there_is_no_plain_background(tmp_path, monkeypatch):
