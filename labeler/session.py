@@ -247,7 +247,8 @@ class Session:
 
     def apply_clustering(self, result: "clustering_mod.Clustering") -> None:
         self.clustering = result
-        self.store.save_clustering(int(result.k), {}, result.labels, result.distances, result.representatives.tolist(),
+        params = {} if result.requested_k is None else {"requested_k": int(result.requested_k)}
+        self.store.save_clustering(int(result.k), params, result.labels, result.distances, result.representatives.tolist(),
                                    result.detached)
         self._changed("clustering")
 
@@ -255,12 +256,13 @@ class Session:
         saved = self.store.load_clustering()
         if saved is None:
             return
-        k, _params, labels, distances, reps, detached = saved
+        k, params, labels, distances, reps, detached = saved
         if len(labels) != self.n_images:
             return  # damaged or foreign: the images must be clustered again
         self.clustering = clustering_mod.Clustering(
             labels=np.asarray(labels, dtype=int), distances=np.asarray(distances, dtype=float),
-            representatives=np.asarray(reps, dtype=int), centers=np.empty((k, 0)), k=k, detached=detached)
+            representatives=np.asarray(reps, dtype=int), centers=np.empty((k, 0)), k=k, detached=detached,
+            requested_k=params.get("requested_k") if isinstance(params, dict) else None)
 
     def representatives(self) -> list[int]:
         return [] if self.clustering is None else [int(i) for i in self.clustering.representatives]

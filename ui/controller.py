@@ -360,7 +360,8 @@ class SessionController(QObject):
 
     def start_switch_features(self, name: str, on_done: Callback = None) -> bool:
         """Switch to features ``name`` and re-cluster with the same k (human labels are kept)."""
-        k = None if self.session.clustering is None else int(self.session.clustering.k)
+        clustering = self.session.clustering
+        k = None if clustering is None else int(clustering.requested_k or clustering.k)
 
         def clustered(_features):
             if k is None:

@@ -93,3 +93,58 @@ def test_fit_clusters_reports_detached_only_with_a_graph():
     assert in_graph.detached is not None and in_graph.detached.shape == (300,) and in_graph.detached.dtype == bool
     assert not in_graph.detached[in_graph.representatives].any()
     assert fit_clusters(X, 10, random_state=0, space="features").detached is None
+
+
+def test_a_detached_group_becomes_a_cluster_of_its_own_within_the_same_k():
+    """Blobs A, B, D far apart; the first k-means put A and B in one cluster (representative in
+    A) and cut D in two. Re-run with one cluster fewer, the group left over gets its own cluster:
+    three clusters, one blob each, nothing detached, so every blob has a representative to ask."""
+    from labeler.clustering import _split_off_detached, choose_representatives
+    rng = np.random.default_rng(1)
+    Z = np.concatenate([rng.normal(c, 1.0, (20, 2)) for c in ((0, 0), (50, 0), (0, 50))])
+    blob = np.repeat([0, 1, 2], 20)
+    W = knn_affinity(Z)
+    first = np.where(blob == 2, 1, 0)
+    first[40:50] = 2  # D in two halves, A + B together
+    centers = np.array([Z[first == c].mean(0) for c in range(3)])
+    Z[0] = centers[0] + 0.01  # the representative of A + B sits in A
+
+    def choose(labels, centers):
+        return choose_representatives(labels, np.linalg.norm(Z - centers[labels], axis=1), len(centers))
+    assert detached_groups(W, first, choose(first, centers)).sum() == 20  # all of B
+    labels, centres = _split_off_detached(Z, W, first, centers, choose, random_state=0)
+    assert len(centres) == 3
+    assert sorted(len(set(labels[blob == b])) for b in range(3)) == [1, 1, 1]
+    assert len(set(labels)) == 3
+    assert not detached_groups(W, labels, choose(labels, centres)).any()
+
+
+def test_without_detached_groups_the_clustering_is_unchanged():
+    """Digits detach nothing (measured: no seed of book2 or book3 does), so splitting must leave
+    k-means' own clusters, centres and representatives exactly as they were."""
+    from sklearn.datasets import load_digits
+    X = load_digits().data[:600].astype(float)
+    for seed in range(3):
+        split = fit_clusters(X, 30, random_state=seed)
+        plain = fit_clusters(X, 30, random_state=seed, split_detached=False)
+        assert not plain.detached.any()
+        assert split.k == 30 and np.array_equal(split.labels, plain.labels)
+        assert np.array_equal(split.representatives, plain.representatives)
+        assert np.allclose(split.centers, plain.centers)
+
+
+def test_the_k_asked_for_survives_reopening(tmp_path):
+    """A clustering with fewer clusters than asked (groups split off) remembers the k asked, so
+    re-clustering after a feature switch asks for the same k, not one that shrinks each time."""
+    X, _group, labels, reps = _blobs()
+    images = [ImageRecord(f"i{i}.png", 1, 0.0, f"{i:040x}", 8, 8) for i in range(len(X))]
+    path = str(tmp_path / "s.labeler")
+    s = Session.create(path, ScanResult("/nowhere", images, []))
+    s.apply_clustering(Clustering(labels=labels, distances=np.zeros(len(X)), representatives=reps,
+                                  centers=X[reps], k=2, requested_k=3))
+    s.close()
+    again = Session.open(path)
+    try:
+        assert again.clustering.k == 2 and again.clustering.requested_k == 3
+    finally:
+        again.close()
