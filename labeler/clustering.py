@@ -196,20 +196,32 @@ def _split_off_detached(Z, W, labels, centers, choose, random_state) -> tuple[np
     A detached group is a region no human label reaches: on bigletters a whole letter (all 60
     of its images) sat in another letter's cluster on 3 of 8 seeds, so it was never asked and
     never predicted.  k-means is re-run with one cluster fewer per group found, and up to that
-    many of the largest groups of the new run become clusters.
+    many of the largest groups of the new run become clusters.  When the re-run leaves fewer
+    groups than that, it is tried (at most three runs in all) with one fewer cluster per group
+    it did leave, so the annotator is asked the k questions of the budget where possible.
     """
     k = len(centers)
     component, detached = _detached_components(W, labels, choose(labels, centers))
-    found = len(np.unique(component[detached]))
-    if found == 0 or k - found < max(1, k // 2):
+    wanted = len(np.unique(component[detached]))
+    if wanted == 0 or k - wanted < max(1, k // 2):
         return labels, centers
-    labels, centers = _kmeans(Z, k - found, random_state)
-    component, detached = _detached_components(W, labels, choose(labels, centers))
-    groups, sizes = np.unique(component[detached], return_counts=True)
-    largest = groups[np.argsort(-sizes, kind="stable")][:found]
-    for j, group in enumerate(largest):
-        labels[component == group] = k - found + j
-    return labels, _means(Z, labels, k - found + len(largest))
+    best, tried = None, set()
+    while 0 < wanted and wanted not in tried and len(tried) < 3:
+        tried.add(wanted)
+        run, run_centers = _kmeans(Z, k - wanted, random_state)
+        component, detached = _detached_components(W, run, choose(run, run_centers))
+        groups, sizes = np.unique(component[detached], return_counts=True)
+        largest = groups[np.argsort(-sizes, kind="stable")][:wanted]
+        for j, group in enumerate(largest):
+            run[component == group] = k - wanted + j
+        total = k - wanted + len(largest)
+        if best is None or total > best[1]:
+            best = (run, total)
+        if total == k:
+            break
+        wanted = len(groups)
+    run, total = best
+    return run, _means(Z, run, total)
 
 
 def fit_clusters(X, k: int, *, representative: str = "closest", random_state=0,

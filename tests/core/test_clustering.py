@@ -106,3 +106,23 @@ def test_self_neighbors_is_cached_and_matches_sklearn():
     Y = X.copy()
     Y[0, 0] += 10                                   # different data is never served from the cache
     assert not np.allclose(graph.self_neighbors(Y, 5)[0], d5)
+
+
+def test_a_graph_in_many_pieces_embeds_each_piece_apart_and_the_same_every_time():
+    """24 far-apart blobs make a kNN graph in 24 pieces: eigenvalue 1 repeated 24 times, which a
+    Lanczos solver finds only partly.  The embedding must give every piece its own direction
+    (k-means with k = 24 recovers the pieces exactly) and be identical from call to call."""
+    from scipy.sparse.csgraph import connected_components
+    from labeler.graph import diffusion_embedding, knn_affinity
+    centres = np.array([(30.0 * i, 30.0 * j) for i in range(6) for j in range(4)])
+    X, blob = make_blobs(n_samples=24 * 30, centers=centres, cluster_std=1.0, random_state=0)
+    W = knn_affinity(X)
+    pieces, piece = connected_components(W, directed=False)
+    assert pieces == 24
+    first, second = diffusion_embedding(W, random_state=3), diffusion_embedding(W, random_state=3)
+    assert np.array_equal(first, second)
+    means = np.array([first[piece == p].mean(0) for p in range(pieces)])
+    nearest_mean = np.linalg.norm(first[:, None, :] - means[None], axis=2).argmin(axis=1)
+    assert np.array_equal(nearest_mean, piece)  # every image sits nearest its own piece
+    fit = fit_clusters(X, 24, random_state=0)
+    assert all(len(set(fit.labels[blob == b])) == 1 for b in range(24))
