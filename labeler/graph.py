@@ -94,7 +94,7 @@ def diffusion_embedding(W: sp.csr_matrix, n_components: int = EMBED_DIM, t: floa
     """(N, m) row-normalised diffusion coordinates of the graph W.
 
     A graph in c pieces (connected components) has eigenvalue 1 c times.  Lanczos finds only
-    some vectors of such a repeated eigenvalue, and which ones shifts with rounding: on 2000
+    some vectors of such a repeated eigenvalue, and which ones shifts with rounding: on 1500
     rendered characters (20 pieces) ARPACK returned 9 of the 20, and two calls with the same
     v0 gave embeddings, and k-means clusters, that differed.  So those c vectors are written
     down exactly (each piece's square-root degrees) and the solver looks only for the rest.
