@@ -78,6 +78,16 @@ def square_resize(im: Image.Image, side: int) -> Image.Image:
     return im.resize((side, side), Image.Resampling.BILINEAR if side > max(im.size) else Image.Resampling.BOX)
 
 
+def fit_long_side(im: Image.Image, side: int) -> Image.Image:
+    """Resize so the longer side is ``side``, keeping the aspect ratio (no stretching)."""
+    w, h = im.size
+    scale = side / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if im.size == size:
+        return im
+    return im.resize(size, Image.Resampling.BILINEAR if side > max(w, h) else Image.Resampling.BOX)
+
+
 def typical_side(paths: list[str], limit: int = 64) -> int:
     """Median longer side of (at most ``limit``) images: used to adapt resize targets to tiny images."""
     sides = []

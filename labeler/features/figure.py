@@ -19,7 +19,7 @@ from PIL import Image
 
 from skimage.feature import hog
 
-from labeler.features.base import as_params, load_image, readable_images, square_resize
+from labeler.features.base import as_params, fit_long_side, load_image, readable_images, square_resize
 from labeler.features.pixels import DEFAULT_SIDE, thumbnail_side
 
 # Below this 99th-percentile colour distance (RGB in 0..1) an image is a blank: all zeros.
@@ -89,6 +89,11 @@ FIGURE_LEVEL = 0.5  # map value from which a pixel counts as figure when framing
 EDGE_SIDE = 32
 EDGE_CELL = 8
 EDGE_WEIGHT = 0.5
+# Bumped when the same parameters start to give other vectors, so feature caches of the old
+# ones are not reused.  2: the box is cut from a map with the image's own proportions (1
+# stretched a non-square image to a square first, so the same glyph on a 60 x 36 and on a
+# 36 x 60 canvas looked different: dark letters on paper of varied sizes, 86.8 -> 96.1 %).
+MAP_REVISION = 2
 
 
 def _box_blur(m: np.ndarray) -> np.ndarray:
@@ -122,7 +127,8 @@ class FigureExtractor:
 
     resolve_sample = FRAME_SAMPLE  # sample paths ``resolve`` wants (registry.resolved_extractor)
 
-    def __init__(self, side: Optional[int] = None, frame: Optional[str] = None, edges: int = EDGE_SIDE) -> None:
+    def __init__(self, side: Optional[int] = None, frame: Optional[str] = None, edges: int = EDGE_SIDE,
+                 revision: int = MAP_REVISION) -> None:
         if frame not in (None,) + FRAMES:
             raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
         if int(edges) != 0 and int(edges) < 2 * EDGE_CELL:
@@ -130,20 +136,24 @@ class FigureExtractor:
         self.side = side
         self.frame = frame
         self.edges = int(edges)  # side of the map whose edge histograms are appended; 0: none
+        # ``revision`` is accepted so stored parameters round-trip; the vectors are always
+        # this code's, and params() says so
+        del revision
 
     def params(self) -> dict:
-        return as_params(side=self.side, frame=self.frame, edges=self.edges)
+        return as_params(side=self.side, frame=self.frame, edges=self.edges, revision=MAP_REVISION)
 
     def resolve(self, sample_paths: list[str]) -> dict:
         if self.side is not None and self.frame is not None:
-            return as_params(side=int(self.side), frame=self.frame, edges=self.edges)
+            return as_params(side=int(self.side), frame=self.frame, edges=self.edges, revision=MAP_REVISION)
         default = self.side if self.side is not None else thumbnail_side(sample_paths)
         images = readable_images(sample_paths[:FRAME_SAMPLE], max_side=4 * default)
         if len(images) < MIN_FRAME_SAMPLE:
-            return as_params(side=int(default), frame=self.frame or "image", edges=self.edges)
+            return as_params(side=int(default), frame=self.frame or "image", edges=self.edges,
+                             revision=MAP_REVISION)
         frame, score = self._clearer_frame(images, default)
         side = self.side if self.side is not None else self._clearer_side(images, default, frame, score)
-        return as_params(side=int(side), frame=frame, edges=self.edges)
+        return as_params(side=int(side), frame=frame, edges=self.edges, revision=MAP_REVISION)
 
     def _clearer_frame(self, images: list, side: int) -> tuple[str, float]:
         """(frame, its structure score at ``side``): "box" when it clusters clearly better than
@@ -186,9 +196,11 @@ class FigureExtractor:
 
 
 def _framed_map(image, side: int, frame: str) -> np.ndarray:
-    """The ``side`` x ``side`` figure map of ``image`` in ``frame``, float32."""
+    """The ``side`` x ``side`` figure map of ``image`` in ``frame``, float32.  "box" finds the
+    figure on a map with the image's own proportions; "image" squeezes the whole image into
+    the square (every image in view, like the other extractors)."""
     if frame == "box":
-        return frame_figure(figure_map(np.asarray(square_resize(image, 4 * side))), side).astype(np.float32)
+        return frame_figure(figure_map(np.asarray(fit_long_side(image, 4 * side))), side).astype(np.float32)
     return figure_map(np.asarray(square_resize(image, side))).astype(np.float32)
 
 

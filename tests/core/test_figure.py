@@ -7,7 +7,9 @@ from PIL import Image
 
 from labeler.features import auto as auto_mod
 from labeler.features import extract_features
-from labeler.features.figure import EDGE_CELL, EDGE_SIDE, EDGE_WEIGHT, FigureExtractor, figure_map
+from labeler.features.base import square_resize
+from labeler.features.figure import (EDGE_CELL, EDGE_SIDE, EDGE_WEIGHT, MAP_REVISION, FigureExtractor, figure_map,
+                                     frame_figure)
 from labeler.features.registry import resolved_extractor
 
 from tests.core.test_features import digit_images, write_images
@@ -151,3 +153,17 @@ def test_auto_leaves_the_figure_out_where_there_is_no_plain_background(tmp_path,
     res = extract_features(texture_crops(tmp_path / "textures", per=25), "auto", cache_dir=None)
     assert res.name == "hog", res.info
     assert res.info["auto_scores"]["figure"] < res.info["auto_scores"]["hog"]
+
+
+def test_the_box_keeps_the_figure_s_proportions_on_a_non_square_canvas(tmp_path):
+    """A ring on a wide and on a tall canvas is the same ring: the box is cut from a map with
+    the image's own proportions (a map stretched to a square first made one a tall and the
+    other a wide ellipse), and a map of another revision is not read from the cache."""
+    wide = np.full((40, 64, 3), 230, dtype=np.uint8)
+    wide[4:36, 16:48] = _ring(32, 0, 0, 30, (20, 20, 20), (230, 230, 230))
+    tall = np.ascontiguousarray(np.transpose(wide, (1, 0, 2)))
+    vectors = [_vector(tmp_path, a, n, side=16, frame="box", edges=0) for a, n in ((wide, "w"), (tall, "t"))]
+    assert np.abs(vectors[0] - vectors[1]).mean() < 0.02
+    stretched = [frame_figure(figure_map(np.asarray(square_resize(Image.fromarray(a), 64))), 16) for a in (wide, tall)]
+    assert np.abs(stretched[0] - stretched[1]).mean() > 0.05  # what revision 1 did
+    assert FigureExtractor(side=16, frame="box").params()["revision"] == MAP_REVISION
