@@ -20,13 +20,20 @@ from PIL import Image, ImageDraw, ImageFont
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_scratch", "sets")
 
 
-def save(name, arrays, labels):
+def save(name, arrays, labels, jpeg_quality=None):
+    """PNG files, or JPEG files when ``jpeg_quality`` (one int, or one per image) is given."""
     d = os.path.join(OUT, name, "img")
     os.makedirs(d, exist_ok=True)
     rows = []
     for i, (a, lab) in enumerate(zip(arrays, labels)):
-        fn = f"im_{i:05d}.png"
-        (a if isinstance(a, Image.Image) else Image.fromarray(a)).save(os.path.join(d, fn))
+        im = a if isinstance(a, Image.Image) else Image.fromarray(a)
+        if jpeg_quality is None:
+            fn = f"im_{i:05d}.png"
+            im.save(os.path.join(d, fn))
+        else:
+            q = jpeg_quality if np.isscalar(jpeg_quality) else jpeg_quality[i]
+            fn = f"im_{i:05d}.jpg"
+            im.save(os.path.join(d, fn), quality=int(q))
         rows.append((fn, str(lab)))
     with open(os.path.join(OUT, name, "truth.csv"), "w", newline="") as f:
         w = csv.writer(f); w.writerow(["path", "label"]); w.writerows(rows)
@@ -200,8 +207,80 @@ def twotextures(per=100, side=40, seed=43):
     save("twotextures", arrays, labels)
 
 
+# --- held-out variants made at stop 26, after every default was set, never tuned on: what a
+# real folder looks like more than the sets above (JPEG, dark ink on light paper, sizes that
+# vary, figures that move and scale, gray and colour files mixed) ---
+
+def inkletters(per=50, seed=51, chars="abcdefghijklmnopqrst"):
+    """20 lowercase letters in the DejaVu fonts, dark ink on light uneven paper, rotation
+    +-8 deg, canvas 36-60 px wide and high (not square), JPEG quality 55-90: 1000 images."""
+    fonts = drawing_fonts(chars)
+    rng = np.random.default_rng(seed)
+    arrays, labels, quality = [], [], []
+    for ch in chars:
+        for _ in range(per):
+            w, h = (int(v) for v in rng.integers(36, 61, 2))
+            paper = rng.integers(200, 250, 3).astype(float)
+            ramp = np.linspace(-1, 1, w)[None, :, None] * rng.uniform(-15, 15) + \
+                np.linspace(-1, 1, h)[:, None, None] * rng.uniform(-15, 15)
+            bg = np.clip(paper + ramp + rng.normal(0, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+            ink = tuple(int(v) for v in rng.integers(0, 90, 3))
+            font = ImageFont.truetype(fonts[rng.integers(len(fonts))], int(rng.integers(18, min(w, h) - 6)))
+            layer = Image.new("L", (w, h), 0)
+            ImageDraw.Draw(layer).text((w / 2 + rng.integers(-3, 4), h / 2 + rng.integers(-3, 4)), ch, fill=255,
+                                       font=font, anchor="mm")
+            layer = layer.rotate(float(rng.uniform(-8, 8)), resample=Image.Resampling.BILINEAR)
+            alpha = np.asarray(layer, float)[..., None] / 255.0
+            a = alpha * np.array(ink, float) + (1 - alpha) * bg
+            arrays.append(np.clip(a, 0, 255).astype(np.uint8)); labels.append(ch)
+            quality.append(int(rng.integers(55, 91)))
+    save("inkletters", arrays, labels, jpeg_quality=quality)
+
+
+def scaletextures(per=70, side=48, seed=53):
+    """Crops of 10 scikit-image pictures (grey ones saved grey, colour ones colour) at a random
+    scale (24-96 px squares resized to 48), a random quarter turn, JPEG quality 75: 700 images."""
+    from skimage import data
+    names = ["camera", "coins", "moon", "text", "page", "clock", "cat", "cell", "grass", "hubble_deep_field"]
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for nm in names:
+        img = getattr(data, nm)()
+        img = img[..., :3] if img.ndim == 3 else img
+        img = (img * 255 if img.dtype != np.uint8 and img.max() <= 1 else img).astype(np.uint8)
+        H, W = img.shape[:2]
+        for _ in range(per):
+            s = int(rng.integers(24, min(97, H, W)))
+            r, c = rng.integers(0, H - s + 1), rng.integers(0, W - s + 1)
+            a = np.rot90(img[r:r + s, c:c + s], int(rng.integers(4)))
+            arrays.append(Image.fromarray(np.ascontiguousarray(a)).resize((side, side), Image.Resampling.BILINEAR))
+            labels.append(nm)
+    save("scaletextures", arrays, labels, jpeg_quality=75)
+
+
+def jitterdigits(n=1000, side=40, seed=55):
+    """scikit-learn's digits smoothly upscaled, each at a random size (50-95 % of the frame) and
+    place, random foreground and background colours, light noise, JPEG quality 80."""
+    from sklearn.datasets import load_digits
+    d = load_digits(); rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(d.target))[:n]
+    arrays = []
+    for img in d.images[idx]:
+        size = int(rng.integers(int(0.5 * side), int(0.95 * side) + 1))
+        glyph = np.asarray(Image.fromarray((img * 255 / 16).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC),
+                           float) / 255.0
+        mask = np.zeros((side, side))
+        r, c = rng.integers(0, side - size + 1, 2)
+        mask[r:r + size, c:c + size] = glyph
+        fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        x = mask[..., None] * fg + (1 - mask[..., None]) * bg + rng.normal(0, 6, (side, side, 3))
+        arrays.append(np.clip(x, 0, 255).astype(np.uint8))
+    save("jitterdigits", arrays, [str(t) for t in d.target[idx]], jpeg_quality=80)
+
+
 SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
-        "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures", "fontdigits")
+        "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures", "fontdigits",
+        "inkletters", "scaletextures", "jitterdigits")
 
 if __name__ == "__main__":
     args = sys.argv[1:]
