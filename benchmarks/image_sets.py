@@ -8,7 +8,9 @@ kinds they were not tuned on: smallletters (200 images, 5 classes), fontletters 
 12 TTF fonts, random colours), cdigits64 (1797 coloured digits at 64 px), coltextures
 (colour photo crops); and three made at stop 20: bigletters (2000 images, 25 classes) and
 twotextures (200 images, 2 classes), the two ends of the range the label-efficiency issue
-names, and fontdigits (the ten digits drawn like fontletters).
+names, and fontdigits (the ten digits drawn like fontletters); five made at stop 26, after
+every default was set: inkletters, scaletextures, jitterdigits, rareletters, raretextures (JPEG,
+non-square canvases, random scale and place, very unequal classes).
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -278,9 +280,43 @@ def jitterdigits(n=1000, side=40, seed=55):
     save("jitterdigits", arrays, [str(t) for t in d.target[idx]], jpeg_quality=80)
 
 
+def rareletters(seed=57, chars="ABCDEFGHJKLMNPQRSTUV"):
+    """20 letters drawn like ``letters`` with very unequal classes: 120 of the first, then x 0.8
+    per class down to 5 (602 images): 8 classes have 10 images or fewer."""
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for c, ch in enumerate(chars):
+        for _ in range(max(5, round(120 * 0.8 ** c))):
+            size = int(rng.integers(18, 34))
+            im = Image.new("L", (80, 80), 0)
+            ImageDraw.Draw(im).text((40 + rng.integers(-5, 6), 40 + rng.integers(-5, 6)), ch, fill=255,
+                                    font=ImageFont.load_default(size=size), anchor="mm")
+            im = im.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR).crop((20, 20, 60, 60))
+            arrays.append(np.clip(np.asarray(im, float) + rng.normal(0, 25, (40, 40)), 0, 255).astype(np.uint8))
+            labels.append(ch)
+    save("rareletters", arrays, labels)
+
+
+def raretextures(side=48, seed=59):
+    """The 8 colour-texture pictures with very unequal classes: 200 crops of the first, then
+    x 0.6 per class down to 6 (492 images)."""
+    from skimage import data
+    names = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "brick"]
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for c, nm in enumerate(names):
+        img = getattr(data, nm)()
+        img = (np.stack([img] * 3, -1) if img.ndim == 2 else img[..., :3]).astype(np.uint8)
+        H, W = img.shape[:2]
+        for _ in range(max(6, round(200 * 0.6 ** c))):
+            r, c0 = rng.integers(0, H - side), rng.integers(0, W - side)
+            arrays.append(np.ascontiguousarray(img[r:r + side, c0:c0 + side])); labels.append(nm)
+    save("raretextures", arrays, labels)
+
+
 SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
         "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures", "fontdigits",
-        "inkletters", "scaletextures", "jitterdigits")
+        "inkletters", "scaletextures", "jitterdigits", "rareletters", "raretextures")
 
 if __name__ == "__main__":
     args = sys.argv[1:]
