@@ -141,19 +141,22 @@ class FigureExtractor:
         del revision
 
     def params(self) -> dict:
-        return as_params(side=self.side, frame=self.frame, edges=self.edges, revision=MAP_REVISION)
+        return self._with(self.side, self.frame)
+
+    def _with(self, side, frame) -> dict:
+        """This extractor's parameters with ``side`` and ``frame`` (and the map's revision)."""
+        return as_params(side=side, frame=frame, edges=self.edges, revision=MAP_REVISION)
 
     def resolve(self, sample_paths: list[str]) -> dict:
         if self.side is not None and self.frame is not None:
-            return as_params(side=int(self.side), frame=self.frame, edges=self.edges, revision=MAP_REVISION)
+            return self._with(int(self.side), self.frame)
         default = self.side if self.side is not None else thumbnail_side(sample_paths)
         images = readable_images(sample_paths[:FRAME_SAMPLE], max_side=4 * default)
         if len(images) < MIN_FRAME_SAMPLE:
-            return as_params(side=int(default), frame=self.frame or "image", edges=self.edges,
-                             revision=MAP_REVISION)
+            return self._with(int(default), self.frame or "image")
         frame, score = self._clearer_frame(images, default)
         side = self.side if self.side is not None else self._clearer_side(images, default, frame, score)
-        return as_params(side=int(side), frame=frame, edges=self.edges, revision=MAP_REVISION)
+        return self._with(int(side), frame)
 
     def _clearer_frame(self, images: list, side: int) -> tuple[str, float]:
         """(frame, its structure score at ``side``): "box" when it clusters clearly better than
