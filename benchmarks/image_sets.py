@@ -43,10 +43,13 @@ def save(name, arrays, labels, jpeg_quality=None):
 
 
 def letters(per=40, side=40, seed=11, chars="ABCDEFGHJKLMNPQRSTUVWXYZ"[:20], name="letters"):
+    """Pillow's default font, 18-33 px, rotation +-20 deg, noise; ``per``: images per class, or
+    one count per class."""
     rng = np.random.default_rng(seed)
     arrays, labels = [], []
-    for ch in chars:
-        for _ in range(per):
+    counts = [per] * len(chars) if np.isscalar(per) else per
+    for ch, count in zip(chars, counts):
+        for _ in range(count):
             size = int(rng.integers(18, 34))
             font = ImageFont.load_default(size=size)
             im = Image.new("L", (side * 2, side * 2), 0)
@@ -283,18 +286,7 @@ def jitterdigits(n=1000, side=40, seed=55):
 def rareletters(seed=57, chars="ABCDEFGHJKLMNPQRSTUV"):
     """20 letters drawn like ``letters`` with very unequal classes: 120 of the first, then x 0.8
     per class down to 5 (602 images): 8 classes have 10 images or fewer."""
-    rng = np.random.default_rng(seed)
-    arrays, labels = [], []
-    for c, ch in enumerate(chars):
-        for _ in range(max(5, round(120 * 0.8 ** c))):
-            size = int(rng.integers(18, 34))
-            im = Image.new("L", (80, 80), 0)
-            ImageDraw.Draw(im).text((40 + rng.integers(-5, 6), 40 + rng.integers(-5, 6)), ch, fill=255,
-                                    font=ImageFont.load_default(size=size), anchor="mm")
-            im = im.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR).crop((20, 20, 60, 60))
-            arrays.append(np.clip(np.asarray(im, float) + rng.normal(0, 25, (40, 40)), 0, 255).astype(np.uint8))
-            labels.append(ch)
-    save("rareletters", arrays, labels)
+    letters(per=[max(5, round(120 * 0.8 ** c)) for c in range(len(chars))], seed=seed, chars=chars, name="rareletters")
 
 
 def raretextures(side=48, seed=59):

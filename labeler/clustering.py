@@ -196,8 +196,9 @@ def _split_off_detached(Z, W, labels, centers, choose, random_state) -> tuple[np
     A detached group is a region no human label reaches: on bigletters a whole letter (all 60
     of its images) sat in another letter's cluster on 3 of 8 seeds, so it was never asked and
     never predicted.  (That came mostly from an embedding that missed pieces of the graph,
-    fixed in ``graph.diffusion_embedding``; this stays as a safety net.)  k-means is re-run with one cluster fewer per group found, and up to that
-    many of the largest groups of the new run become clusters.  When the re-run leaves fewer
+    fixed in ``graph.diffusion_embedding``; this stays as a safety net.)  k-means is re-run
+    with one cluster fewer per group found, and up to that many of the largest groups of the
+    new run become clusters.  When the re-run leaves fewer
     groups than that, it is tried (at most three runs in all) with one fewer cluster per group
     it did leave, so the annotator is asked the k questions of the budget where possible.
     """

@@ -73,19 +73,21 @@ def readable_images(paths: list[str], max_side: int) -> list[Image.Image]:
 
 def square_resize(im: Image.Image, side: int) -> Image.Image:
     """Resize to ``side`` x ``side`` ignoring aspect ratio (the whole image stays in view)."""
-    if im.size == (side, side):
-        return im
-    return im.resize((side, side), Image.Resampling.BILINEAR if side > max(im.size) else Image.Resampling.BOX)
+    return _resized(im, (side, side))
 
 
 def fit_long_side(im: Image.Image, side: int) -> Image.Image:
     """Resize so the longer side is ``side``, keeping the aspect ratio (no stretching)."""
     w, h = im.size
     scale = side / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return _resized(im, (max(1, round(w * scale)), max(1, round(h * scale))))
+
+
+def _resized(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``im`` at ``size``: bilinear when growing, box-averaged when shrinking."""
     if im.size == size:
         return im
-    return im.resize(size, Image.Resampling.BILINEAR if side > max(w, h) else Image.Resampling.BOX)
+    return im.resize(size, Image.Resampling.BILINEAR if max(size) > max(im.size) else Image.Resampling.BOX)
 
 
 def typical_side(paths: list[str], limit: int = 64) -> int:
