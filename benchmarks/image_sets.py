@@ -10,7 +10,9 @@ kinds they were not tuned on: smallletters (200 images, 5 classes), fontletters 
 twotextures (200 images, 2 classes), the two ends of the range the label-efficiency issue
 names, and fontdigits (the ten digits drawn like fontletters); five made at stop 26, after
 every default was set: inkletters, scaletextures, jitterdigits, rareletters, raretextures (JPEG,
-non-square canvases, random scale and place, very unequal classes).
+non-square canvases, random scale and place, very unequal classes); two made at stop 27 for
+the corner of the range with many classes and few images: tinyfontletters (25 classes, 200
+images) and tinytextures (10 classes, 200 images).
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -62,7 +64,7 @@ def letters(per=40, side=40, seed=11, chars="ABCDEFGHJKLMNPQRSTUVWXYZ"[:20], nam
     save(name, arrays, labels)
 
 
-def textures(per=90, side=40, seed=12):
+def textures(per=90, side=40, seed=12, name="textures"):
     from skimage import data
     from skimage.color import rgb2gray
     names = ["brick", "grass", "gravel", "cell", "moon", "camera", "coins", "text", "rocket", "coffee"]
@@ -77,7 +79,7 @@ def textures(per=90, side=40, seed=12):
         for _ in range(per):
             r, c = rng.integers(0, H - side), rng.integers(0, W - side)
             arrays.append(np.ascontiguousarray(img[r:r + side, c:c + side])); labels.append(nm)
-    save("textures", arrays, labels)
+    save(name, arrays, labels)
 
 
 def faces():
@@ -306,9 +308,20 @@ def raretextures(side=48, seed=59):
     save("raretextures", arrays, labels)
 
 
+def tinyfontletters():
+    """The font letters' 25 classes in only 200 images (8 each): many classes, few images."""
+    fontletters(per=8, seed=61, name="tinyfontletters")
+
+
+def tinytextures():
+    """The ten grey textures in only 200 crops (20 each)."""
+    textures(per=20, seed=63, name="tinytextures")
+
+
 SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
         "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures", "fontdigits",
-        "inkletters", "scaletextures", "jitterdigits", "rareletters", "raretextures")
+        "inkletters", "scaletextures", "jitterdigits", "rareletters", "raretextures",
+        "tinyfontletters", "tinytextures")
 
 if __name__ == "__main__":
     args = sys.argv[1:]
