@@ -126,3 +126,23 @@ def test_a_graph_in_many_pieces_embeds_each_piece_apart_and_the_same_every_time(
     assert np.array_equal(nearest_mean, piece)  # every image sits nearest its own piece
     fit = fit_clusters(X, 24, random_state=0)
     assert all(len(set(fit.labels[blob == b])) == 1 for b in range(24))
+
+
+def test_small_clusters_are_found_in_the_features_not_the_graph():
+    """k clusters no bigger than a graph neighbourhood: k-means runs on the features (the
+    diffusion embedding would average each image over about a whole cluster); bigger
+    clusters keep the graph."""
+    from labeler.clustering import clustering_space, graph_pays
+    from labeler.graph import default_n_neighbors
+
+    X, _ = make_blobs(n_samples=150, centers=25, cluster_std=0.5, random_state=2)
+    degree = default_n_neighbors(150)
+    edge = -(-150 // degree)  # the fewest clusters that hold no more than ``degree`` images each
+    assert not graph_pays(150, edge) and graph_pays(150, edge - 1) and graph_pays(150, None)
+    Z, W = clustering_space(X, k=50)
+    assert W is None and np.array_equal(Z, X)
+    Z, W = clustering_space(X, k=5)
+    assert W is not None and Z.shape[0] == 150 and not np.array_equal(Z, X)
+    auto, features = fit_clusters(X, 50, random_state=0), fit_clusters(X, 50, random_state=0, space="features")
+    assert np.array_equal(auto.labels, features.labels) and auto.detached is None
+    assert fit_clusters(X, 5, random_state=0).detached is not None
