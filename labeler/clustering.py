@@ -127,13 +127,14 @@ SPACES = ("auto", "diffusion", "features")
 
 
 def graph_pays(n: int, k: Optional[int]) -> bool:
-    """Whether k clusters of n images are big enough for the kNN graph's diffusion to help:
-    a cluster must hold more images than one image's neighbourhood in the graph.  At or below
-    that, diffusion averages each image over about as many images as a cluster has, and smears
-    neighbouring clusters together.  Measured (whole-cluster label accuracy, k = 50, 8 seeds,
-    diffusion vs the features): 25 font letters in 150 images 79 vs 89, shapes (360) 96.6 vs
-    97.9, rareletters (451) 94.7 vs 96.8; above the line letters (600) 98.9 vs 95.2, font
-    letters (1125) 95.8 vs 86.8 (benchmarks/RESULTS.md, stop 27)."""
+    """Whether k clusters of n images should be sought in the kNN graph's diffusion embedding
+    (else in the features): yes while a cluster would hold more images than one image's graph
+    neighbourhood.  An empirical line, measured at 50 clusters (whole-cluster label accuracy,
+    8 seeds, diffusion vs features): 25 font letters in 150 images 79 vs 89, shapes (360) 96.6
+    vs 97.9, rareletters (451) 94.7 vs 96.8; above it letters (600) 98.9 vs 95.2, font letters
+    (1125) 95.8 vs 86.8.  It is not the whole story: big folders keep favouring the diffusion
+    at large k (textures, 675 images, budget 80: 98.7 -> 97.6 % end to end), small ones the
+    features at small k (benchmarks/RESULTS.md, "Small folders", stop 27)."""
     return k is None or n / max(int(k), 1) > default_n_neighbors(n)
 
 
