@@ -129,9 +129,8 @@ def test_a_graph_in_many_pieces_embeds_each_piece_apart_and_the_same_every_time(
 
 
 def test_small_clusters_are_found_in_the_features_not_the_graph():
-    """k clusters no bigger than a graph neighbourhood: k-means runs on the features (the
-    diffusion embedding would average each image over about a whole cluster); bigger
-    clusters keep the graph."""
+    """k clusters no bigger than a graph neighbourhood: k-means runs on the features (measured
+    on small folders, RESULTS.md "Small folders"); bigger clusters keep the graph."""
     from labeler.clustering import clustering_space, graph_pays
     from labeler.graph import default_n_neighbors
 
