@@ -12,7 +12,8 @@ names, and fontdigits (the ten digits drawn like fontletters); five made at stop
 every default was set: inkletters, scaletextures, jitterdigits, rareletters, raretextures (JPEG,
 non-square canvases, random scale and place, very unequal classes); two made at stop 27 for
 the corner of the range with many classes and few images: tinyfontletters (25 classes, 200
-images) and tinytextures (10 classes, 200 images).
+images), tinytextures (10 classes, 200 images); and, after the change they led to (small
+folders cluster in the features), tinycdigits and tinyletters (200 images each) to check it.
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -318,10 +319,20 @@ def tinytextures():
     textures(per=20, seed=63, name="tinytextures")
 
 
+def tinycdigits():
+    """Noisy coloured digits, only 200 of them."""
+    coloured_digits("tinycdigits", n=200, seed=65, up=3, noise=20)
+
+
+def tinyletters():
+    """The letters' 20 classes in only 200 images (10 each)."""
+    letters(per=10, seed=67, name="tinyletters")
+
+
 SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
         "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures", "fontdigits",
         "inkletters", "scaletextures", "jitterdigits", "rareletters", "raretextures",
-        "tinyfontletters", "tinytextures")
+        "tinyfontletters", "tinytextures", "tinycdigits", "tinyletters")
 
 if __name__ == "__main__":
     args = sys.argv[1:]
