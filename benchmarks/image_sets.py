@@ -13,7 +13,8 @@ every default was set: inkletters, scaletextures, jitterdigits, rareletters, rar
 non-square canvases, random scale and place, very unequal classes); two made at stop 27 for
 the corner of the range with many classes and few images: tinyfontletters (25 classes, 200
 images), tinytextures (10 classes, 200 images); and, after the change they led to (small
-folders cluster in the features), tinycdigits and tinyletters (200 images each) to check it.
+folders cluster in the features), tinycdigits and tinyletters (200 images each) and
+midletters and midcdigits (600 images, pools just below the line) to check it.
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -329,10 +330,21 @@ def tinyletters():
     letters(per=10, seed=67, name="tinyletters")
 
 
+def midletters():
+    """The letters' 20 classes in 600 images (30 each): 450 in the pool, just below the line."""
+    letters(per=30, seed=69, name="midletters")
+
+
+def midcdigits():
+    """Noisy coloured digits, 600 of them (450 in the pool)."""
+    coloured_digits("midcdigits", n=600, seed=71, up=3, noise=20)
+
+
 SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
         "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures", "fontdigits",
         "inkletters", "scaletextures", "jitterdigits", "rareletters", "raretextures",
-        "tinyfontletters", "tinytextures", "tinycdigits", "tinyletters")
+        "tinyfontletters", "tinytextures", "tinycdigits", "tinyletters",
+        "midletters", "midcdigits")
 
 if __name__ == "__main__":
     args = sys.argv[1:]
