@@ -129,14 +129,14 @@ def test_a_graph_in_many_pieces_embeds_each_piece_apart_and_the_same_every_time(
 
 
 def test_small_clusters_are_found_in_the_features_not_the_graph():
-    """k clusters no bigger than a graph neighbourhood: k-means runs on the features (measured
-    on small folders, RESULTS.md "Small folders"); bigger clusters keep the graph."""
+    """k clusters no bigger than half a graph neighbourhood: k-means runs on the features
+    (measured on small folders, RESULTS.md "Small folders"); bigger clusters keep the graph."""
     from labeler.clustering import clustering_space, graph_pays
     from labeler.graph import default_n_neighbors
 
     X, _ = make_blobs(n_samples=150, centers=25, cluster_std=0.5, random_state=2)
     degree = default_n_neighbors(150)
-    edge = -(-150 // degree)  # the fewest clusters that hold no more than ``degree`` images each
+    edge = -(-150 * 2 // degree)  # the fewest clusters that hold no more than half a neighbourhood
     assert not graph_pays(150, edge) and graph_pays(150, edge - 1) and graph_pays(150, None)
     Z, W = clustering_space(X, k=50)
     assert W is None and np.array_equal(Z, X)
