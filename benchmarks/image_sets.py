@@ -14,7 +14,7 @@ non-square canvases, random scale and place, very unequal classes); two made at 
 the corner of the range with many classes and few images: tinyfontletters (25 classes, 200
 images), tinytextures (10 classes, 200 images); and, after the change they led to (small
 folders cluster in the features), tinycdigits and tinyletters (200 images each) and
-midletters and midcdigits (600 images, pools just below the line) to check it.
+midletters and midcdigits (600 images, pools of 450), to check it.
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -331,7 +331,7 @@ def tinyletters():
 
 
 def midletters():
-    """The letters' 20 classes in 600 images (30 each): 450 in the pool, just below the line."""
+    """The letters' 20 classes in 600 images (30 each): 450 in the pool."""
     letters(per=30, seed=69, name="midletters")
 
 
