@@ -310,41 +310,31 @@ def raretextures(side=48, seed=59):
     save("raretextures", arrays, labels)
 
 
-def tinyfontletters():
-    """The font letters' 25 classes in only 200 images (8 each): many classes, few images."""
-    fontletters(per=8, seed=61, name="tinyfontletters")
+# Smaller or larger copies of the sets above (stop 27): the many-classes / few-images corner of
+# the issue's range, and 600-image folders.  name -> (maker, its arguments).
+RESIZED = {
+    "tinyfontletters": (fontletters, dict(per=8, seed=61)),   # 25 classes, 8 images each
+    "tinytextures": (textures, dict(per=20, seed=63)),        # 10 classes, 20 crops each
+    "tinycdigits": (coloured_digits, dict(n=200, seed=65, up=3, noise=20)),
+    "tinyletters": (letters, dict(per=10, seed=67)),          # 20 classes, 10 images each
+    "midletters": (letters, dict(per=30, seed=69)),           # 450 in the pool
+    "midcdigits": (coloured_digits, dict(n=600, seed=71, up=3, noise=20)),
+}
 
 
-def tinytextures():
-    """The ten grey textures in only 200 crops (20 each)."""
-    textures(per=20, seed=63, name="tinytextures")
-
-
-def tinycdigits():
-    """Noisy coloured digits, only 200 of them."""
-    coloured_digits("tinycdigits", n=200, seed=65, up=3, noise=20)
-
-
-def tinyletters():
-    """The letters' 20 classes in only 200 images (10 each)."""
-    letters(per=10, seed=67, name="tinyletters")
-
-
-def midletters():
-    """The letters' 20 classes in 600 images (30 each): 450 in the pool."""
-    letters(per=30, seed=69, name="midletters")
-
-
-def midcdigits():
-    """Noisy coloured digits, 600 of them (450 in the pool)."""
-    coloured_digits("midcdigits", n=600, seed=71, up=3, noise=20)
+def make(name):
+    """Write the set called ``name`` under OUT."""
+    if name in RESIZED:
+        maker, kwargs = RESIZED[name]
+        maker(name=name, **kwargs)
+    else:
+        globals()[name]()
 
 
 SETS = ("letters", "textures", "faces", "cdigits", "cdigits32", "shapes",
         "smallletters", "fontletters", "cdigits64", "coltextures", "bigletters", "twotextures", "fontdigits",
         "inkletters", "scaletextures", "jitterdigits", "rareletters", "raretextures",
-        "tinyfontletters", "tinytextures", "tinycdigits", "tinyletters",
-        "midletters", "midcdigits")
+        *RESIZED)
 
 if __name__ == "__main__":
     args = sys.argv[1:]
@@ -353,4 +343,4 @@ if __name__ == "__main__":
     for name in args or SETS:
         if name not in SETS:
             sys.exit(f"unknown set {name!r}; choose from {', '.join(SETS)}")
-        globals()[name]()
+        make(name)
