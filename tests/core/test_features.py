@@ -344,6 +344,21 @@ def test_mean_chroma_is_zero_width_for_gray_and_ignores_brightness():
     np.testing.assert_allclose(auto_mod.mean_chroma(rgb, 3), [[0, 0], [0, 0], [1.0, -0.5]])
 
 
+def test_structure_score_partitions_are_never_too_coarse_or_too_fine():
+    """Clusters scored per sample (auto and the hog / figure variants): at least 10 once the
+    sample allows 5 images per cluster (one per 20 images was too coarse for 20 letter classes
+    in 150 images), at most 20, never fewer than 5 images per cluster on average."""
+    from labeler.features.structure import cluster_count
+
+    for n in range(8, 2001):
+        k = cluster_count(n)
+        assert 2 <= k <= 20
+        assert k <= max(2, n // 5)
+        assert k >= min(10, n // 5)
+        if n >= 200:
+            assert k == min(n // 20, 20)  # larger samples keep the first rule's partitions
+
+
 def test_auto_with_too_few_images_falls_back(tmp_path):
     res = extract_features(random_images(tmp_path, n=5), "auto", cache_dir=None)
     assert res.name in ("cnn", "hog") and "auto_reason" in res.info
