@@ -8,10 +8,16 @@ import numpy as np
 
 from labeler.features.base import FeatureError, FeatureResult
 from labeler.features.cache import FeatureCache, file_key
+from labeler.features.invariance import invariant_features
 from labeler.features.reduce import reduce_features
 from labeler.features.registry import make_extractor, resolved_extractor
 from labeler.features.runner import compute_raw
 from labeler.types import CancelToken, ProgressCallback, check, report
+
+# Spaces re-expressed in the jitter-invariant basis (``invariance``): the figure space, whose
+# glyphs and icons are the same thing a few degrees turned or a size larger.
+INVARIANT = frozenset({"figure"})
+
 
 def extract_features(
     paths: list[str],
@@ -75,7 +81,12 @@ def extract_features(
         message=f"Computing {name} features",
     )
     check(cancel)
-    X, components = reduce_features(name, raw, random_state=random_state, fit_rows=fit_rows)
+    X, components, reducer = reduce_features(name, raw, random_state=random_state, fit_rows=fit_rows, with_reducer=True)
+    if name in INVARIANT and hasattr(extractor, "describe_image"):
+        fit_idx = np.arange(len(paths)) if fit_rows is None else np.flatnonzero(fit_rows)
+        X, invariance_info = invariant_features(X, paths, fit_idx, extractor.load, extractor.describe_image, reducer,
+                                                random_state=random_state, progress=progress, cancel=cancel)
+        info.update(invariance_info)
     info.update(
         raw_dim=int(raw.shape[1]) if raw.ndim == 2 else 0,
         pca_components=components,

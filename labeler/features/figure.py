@@ -184,9 +184,15 @@ class FigureExtractor:
         return coarse if variant_scores({coarse: raw}, self.name)[coarse] >= default_score + SIDE_MARGIN else default
 
     def extract_one(self, path: str) -> np.ndarray:
-        side = self.side or DEFAULT_SIDE
-        return self._describe(load_image(path, max_side=4 * max(side, self.edges)), side, self.frame or "image",
-                              self.edges)
+        return self.describe_image(self.load(path))
+
+    def load(self, path: str):
+        """The image as ``extract_one`` reads it (its long side at most 4x the map's)."""
+        return load_image(path, max_side=4 * max(self.side or DEFAULT_SIDE, self.edges))
+
+    def describe_image(self, image) -> np.ndarray:
+        """The raw vector of an image already in memory (``invariance`` describes jittered copies)."""
+        return self._describe(image, self.side or DEFAULT_SIDE, self.frame or "image", self.edges)
 
     @staticmethod
     def _describe(image, side: int, frame: str, edges: int = EDGE_SIDE) -> np.ndarray:
