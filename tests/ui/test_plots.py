@@ -1,8 +1,6 @@
 """Plots draw what they are given; the map emits the clicked image; the overview wires it up."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -75,11 +73,11 @@ def test_map_click_emits_the_image_index_for_20k_points(qtbot):
     target = 12345
     xy[target] = [6.0, 6.0]  # alone in a corner, so the click is unambiguous
     labels = [None if i % 4 else str(i % 7) for i in range(20000)]
-    t0 = time.perf_counter()
     w.set_points(xy, labels, classes=[str(c) for c in range(7)])
     w.grab()
-    assert time.perf_counter() - t0 < 2.0
-    assert len(w.ax.collections) == 1  # one scatter collection for all points
+    # one scatter collection for all points (what keeps 20k points fast; no timing assertion
+    # here: those fail on a loaded machine)
+    assert len(w.ax.collections) == 1
     facecolors = w.scatter.get_facecolors()
     assert len(facecolors) == 20000 and tuple(facecolors[1]) != tuple(facecolors[0])
     x, y = w.point_position(target)
