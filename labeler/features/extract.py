@@ -37,10 +37,12 @@ def extract_features(
     ``file_keys[i]`` is ``(size, mtime)`` of ``paths[i]`` (stat'ed when None); raw vectors
     are cached under ``cache_dir`` (None = no cache). ``params`` go to the extractor
     (e.g. ``vectors_file``/``paths_file`` for "embeddings"); "auto" takes none.
-    pixels, figure and hog are reduced by PCA to at most 50 components; cnn and embeddings
-    are returned as they are. Raises ``Cancelled`` when ``cancel`` is set, and
+    pixels, figure and hog are reduced by PCA to at most 50 components, and figure is then
+    re-expressed in its jitter-invariant basis (``invariance``); cnn and embeddings are
+    returned as they are. Raises ``Cancelled`` when ``cancel`` is set, and
     ``FeatureError`` for unreadable images or missing embeddings. ``fit_rows`` (boolean
-    mask) restricts every data-driven choice (auto's sample, PCA) to those rows.
+    mask) restricts every data-driven choice (auto's sample, PCA, the invariant basis) to
+    those rows.
     """
     started = time.perf_counter()
     paths = [str(p) for p in paths]

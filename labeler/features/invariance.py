@@ -11,9 +11,12 @@ directions in which images differ much more than their own jittered copies come 
 weigh most, the directions the jitter moves are shrunk (linear discriminant analysis with
 every image as its own class, so no human label is needed).
 
-Measured (simulate, 50 labels, 8 seeds, a split per seed; test accuracy, figure space as it
-was -> with the projection; benchmarks/RESULTS.md, "Features that a small jitter does not
-move"): see there; the decision to use it comes from the data (``invariant_features``).
+Measured (label_efficiency.py, 50 labels, 20 seeds, test accuracy before -> after): 20 letters
+in 450 pool images 94.9 -> 99.9 %, dark letters in 12 fonts 95.9 -> 99.5, letters with 5 to 120
+images per class 93.9 -> 97.5, 20 letters in 150 images 95.7 -> 99.3, 25 font letters in 150
+images 80.6 -> 87.9, shapes 94.5 -> 94.8, noisy coloured digits (450) 94.5 -> 95.0; on 8 seeds
+the other digit sets moved -0.35 to +1.2 (benchmarks/RESULTS.md, "The figure space in a
+jitter-invariant basis").  The jitter is the same for every folder: no per-set choice.
 """
 from __future__ import annotations
 
@@ -27,8 +30,8 @@ from labeler.types import CancelToken, ProgressCallback, check, report
 # The jitter: a turn of up to MAX_TURN degrees, a size change of up to SCALE_JITTER, a shift of
 # up to SHIFT_JITTER of the image's side, each drawn uniformly; the pixels that come into view
 # are the image's own, mirrored, so no flat border is invented (a flat border is a "figure"
-# on a noisy background: with a flat fill the projection cost noisy coloured digits 1.8
-# points, with mirrored pixels 0.4).
+# on a noisy background: with a flat fill the projection cost 450 noisy coloured digits 1.8
+# points on 8 seeds, with mirrored pixels 0.3).
 MAX_TURN = 15.0
 SCALE_JITTER = 0.10
 SHIFT_JITTER = 0.05
