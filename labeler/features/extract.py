@@ -9,7 +9,7 @@ import numpy as np
 from labeler.features.base import FeatureError, FeatureResult
 from labeler.features.cache import FeatureCache, file_key
 from labeler.features.invariance import invariant_features
-from labeler.features.reduce import reduce_features
+from labeler.features.reduce import fitted_reduction
 from labeler.features.registry import make_extractor, resolved_extractor
 from labeler.features.runner import compute_raw
 from labeler.types import CancelToken, ProgressCallback, check, report
@@ -83,7 +83,8 @@ def extract_features(
         message=f"Computing {name} features",
     )
     check(cancel)
-    X, components, reducer = reduce_features(name, raw, random_state=random_state, fit_rows=fit_rows, with_reducer=True)
+    reducer, components = fitted_reduction(name, raw, random_state=random_state, fit_rows=fit_rows)
+    X = reducer(raw)
     if name in INVARIANT and hasattr(extractor, "describe_image"):
         fit_idx = np.arange(len(paths)) if fit_rows is None else np.flatnonzero(fit_rows)
         X, invariance_info = invariant_features(X, paths, fit_idx, extractor.load, extractor.describe_image, reducer,

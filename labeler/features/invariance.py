@@ -25,6 +25,7 @@ from typing import Callable, Optional
 import numpy as np
 from PIL import Image
 
+from labeler.features.base import FeatureError
 from labeler.types import CancelToken, ProgressCallback, check, report
 
 # The jitter: a turn of up to MAX_TURN degrees, a size change of up to SCALE_JITTER, a shift of
@@ -101,7 +102,7 @@ def invariant_features(X: np.ndarray, paths: list[str], fit_idx: np.ndarray,
         check(cancel)
         try:
             image = load(paths[i])
-        except Exception:  # the extractor already reported unreadable files; skip them here
+        except FeatureError:  # unreadable files were already reported by the extraction; skip
             continue
         copies.append(np.stack([describe(jitter(image, rng)) for _ in range(COPIES)]))
         if done % 25 == 0:

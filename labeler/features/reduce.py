@@ -1,7 +1,7 @@
 """Post-processing of the raw matrix: PCA for the hand-made descriptors."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -12,18 +12,24 @@ REDUCED = frozenset({"pixels", "figure", "hog"})
 
 
 def reduce_features(name: str, raw: np.ndarray, random_state: int = 0, max_components: int = MAX_COMPONENTS,
-                    fit_rows: Optional[np.ndarray] = None, with_reducer: bool = False):
+                    fit_rows: Optional[np.ndarray] = None):
     """Return (final float32 features, number of PCA components or 0 when none was applied).
 
     ``fit_rows`` (boolean mask) limits what the PCA is fitted on, so a held-out test part
     is transformed without ever shaping the features (simulate's evaluation).
-    ``with_reducer``: also return the fitted map from raw vectors to features (raw -> float32).
     """
+    reducer, components = fitted_reduction(name, raw, random_state, max_components, fit_rows)
+    return reducer(raw), components
+
+
+def fitted_reduction(name: str, raw: np.ndarray, random_state: int = 0, max_components: int = MAX_COMPONENTS,
+                     fit_rows: Optional[np.ndarray] = None) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+    """(map from raw vectors to final float32 features, number of PCA components or 0), fitted
+    as ``reduce_features`` fits it; ``invariance`` sends jittered copies through the same map."""
     fit = raw if fit_rows is None else raw[np.asarray(fit_rows, dtype=bool)]
     n, d = fit.shape
     if name not in REDUCED or d <= max_components or n < 3:
-        out = (raw.astype(np.float32, copy=False), 0)
-        return out + (lambda r: np.asarray(r, dtype=np.float32),) if with_reducer else out
+        return (lambda r: np.asarray(r).astype(np.float32, copy=False)), 0
     k = min(max_components, n - 1, d)
     pca = PCA(n_components=k, whiten=False, svd_solver="auto", random_state=random_state)
     pca.fit(fit.astype(np.float64))
@@ -31,4 +37,4 @@ def reduce_features(name: str, raw: np.ndarray, random_state: int = 0, max_compo
     def reducer(r: np.ndarray) -> np.ndarray:
         return pca.transform(np.asarray(r, dtype=np.float64)).astype(np.float32)
 
-    return (reducer(raw), k, reducer) if with_reducer else (reducer(raw), k)
+    return reducer, k
