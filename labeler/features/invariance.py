@@ -15,7 +15,7 @@ Measured (label_efficiency.py, 50 labels, 20 seeds, test accuracy before -> afte
 in 450 pool images 94.9 -> 99.9 %, dark letters in 12 fonts 95.9 -> 99.5, letters with 5 to 120
 images per class 93.9 -> 97.5, 20 letters in 150 images 95.7 -> 99.3, 25 font letters in 150
 images 80.6 -> 87.9, shapes 94.5 -> 94.8, noisy coloured digits (450) 94.5 -> 95.0; on 8 seeds
-the other digit sets moved -0.35 to +1.2 (benchmarks/RESULTS.md, "The figure space in a
+the other digit sets moved -1.0 to +1.2 (benchmarks/RESULTS.md, "The figure space in a
 jitter-invariant basis").  The jitter is the same for every folder: no per-set choice.
 """
 from __future__ import annotations
