@@ -5,8 +5,9 @@ figure, hog, cnn when available) compute the features exactly as ``extract_featu
 (pixels/figure/hog: PCA fitted on the sample; cnn: L2-normalised embedding), except that the
 figure space is scored without its jitter-invariant basis (``invariance``: the picks below
 were measured before it; scoring with it is not measured). In colour sets, regress each
-image's mean chroma (the colour part of its mean colour, ``mean_chroma``) out of the features; then run k-means with k = sample/20 within 10-20 (``cluster_count``),
-and also k/2 and 2k, three starts each, and score by the mean **cosine silhouette** of those
+image's mean chroma (the colour part of its mean colour, ``mean_chroma``) out of the features;
+then run k-means with k = sample/20 within 10-20 (``cluster_count``), and also k/2 and 2k,
+three starts each, and score by the mean **cosine silhouette** of those
 partitions. The highest score wins. Sample vectors go through the normal cache, so the
 winner's sample is not computed twice.
 
