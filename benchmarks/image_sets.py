@@ -14,7 +14,9 @@ non-square canvases, random scale and place, very unequal classes); two made at 
 the corner of the range with many classes and few images: tinyfontletters (25 classes, 200
 images), tinytextures (10 classes, 200 images); and, after the change they led to (small
 folders cluster in the features), tinycdigits and tinyletters (200 images each) and
-midletters and midcdigits (600 images, pools of 450), to check it.
+midletters and midcdigits (600 images, pools of 450), to check it; and six fresh held-out sets
+made at stop 31 after the last change to the defaults (w_letters, w_fontletters, w_inkletters,
+w_cdigits, w_textures, w_jitterdigits).
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -220,7 +222,7 @@ def twotextures(per=100, side=40, seed=43):
 # real folder looks like more than the sets above (JPEG, dark ink on light paper, sizes that
 # vary, figures that move and scale, gray and colour files mixed) ---
 
-def inkletters(per=50, seed=51, chars="abcdefghijklmnopqrst"):
+def inkletters(per=50, seed=51, chars="abcdefghijklmnopqrst", name="inkletters"):
     """20 lowercase letters in the DejaVu fonts, dark ink on light uneven paper, rotation
     +-8 deg, canvas 36-60 px wide and high (not square), JPEG quality 55-90: 1000 images."""
     fonts = drawing_fonts(chars)
@@ -243,7 +245,7 @@ def inkletters(per=50, seed=51, chars="abcdefghijklmnopqrst"):
             a = alpha * np.array(ink, float) + (1 - alpha) * bg
             arrays.append(np.clip(a, 0, 255).astype(np.uint8)); labels.append(ch)
             quality.append(int(rng.integers(55, 91)))
-    save("inkletters", arrays, labels, jpeg_quality=quality)
+    save(name, arrays, labels, jpeg_quality=quality)
 
 
 def scaletextures(per=70, side=48, seed=53):
@@ -267,7 +269,7 @@ def scaletextures(per=70, side=48, seed=53):
     save("scaletextures", arrays, labels, jpeg_quality=75)
 
 
-def jitterdigits(n=1000, side=40, seed=55):
+def jitterdigits(n=1000, side=40, seed=55, name="jitterdigits"):
     """scikit-learn's digits smoothly upscaled, each at a random size (50-95 % of the frame) and
     place, random foreground and background colours, light noise, JPEG quality 80."""
     from sklearn.datasets import load_digits
@@ -284,7 +286,7 @@ def jitterdigits(n=1000, side=40, seed=55):
         fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
         x = mask[..., None] * fg + (1 - mask[..., None]) * bg + rng.normal(0, 6, (side, side, 3))
         arrays.append(np.clip(x, 0, 255).astype(np.uint8))
-    save("jitterdigits", arrays, [str(t) for t in d.target[idx]], jpeg_quality=80)
+    save(name, arrays, [str(t) for t in d.target[idx]], jpeg_quality=80)
 
 
 def rareletters(seed=57, chars="ABCDEFGHJKLMNPQRSTUV"):
@@ -319,6 +321,14 @@ RESIZED = {
     "tinyletters": (letters, dict(per=10, seed=67)),          # 20 classes, 10 images each
     "midletters": (letters, dict(per=30, seed=69)),           # 450 in the pool
     "midcdigits": (coloured_digits, dict(n=600, seed=71, up=3, noise=20)),
+    # Fresh held-out sets (stop 31): new seeds, sizes and alphabets, run once after the last
+    # change to the defaults (RESULTS.md, "Six fresh held-out sets").
+    "w_letters": (letters, dict(per=50, seed=201, chars="ACEGKMNOQSUWXYZ")),   # 750, 15 classes
+    "w_fontletters": (fontletters, dict(per=40, seed=203, chars="ABCDEFGHIJKLMNOP")),  # 640, 16
+    "w_inkletters": (inkletters, dict(per=15, seed=205)),                      # 300, 20 classes
+    "w_cdigits": (coloured_digits, dict(n=1500, seed=207, up=4, noise=10)),
+    "w_textures": (textures, dict(per=60, seed=209)),                         # 600, 10 classes
+    "w_jitterdigits": (jitterdigits, dict(n=250, seed=211)),
 }
 
 
