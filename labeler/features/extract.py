@@ -60,20 +60,20 @@ def extract_features(
 
     check(cancel)
     keys = list(file_keys) if file_keys is not None else [_stat(p) for p in paths]
+    fit_idx = np.arange(len(paths)) if fit_rows is None else np.flatnonzero(fit_rows)
+    fit_paths = [paths[i] for i in fit_idx]
     if extractor_name == "auto":
         if params:
             raise ValueError(f"'auto' takes no extractor parameters (got {sorted(params)}); name an extractor")
         from labeler.features.auto import choose_extractor
 
-        fit_idx = np.arange(len(paths)) if fit_rows is None else np.flatnonzero(fit_rows)
         choice = choose_extractor(
-            [paths[i] for i in fit_idx], [keys[i] for i in fit_idx], cache_dir=cache_dir, progress=progress, cancel=cancel,
+            fit_paths, [keys[i] for i in fit_idx], cache_dir=cache_dir, progress=progress, cancel=cancel,
             random_state=random_state, workers=workers,
         )
         extractor = choice.extractor
         info.update(choice.info)
     else:
-        fit_paths = paths if fit_rows is None else [p for p, keep in zip(paths, fit_rows) if keep]
         extractor = resolved_extractor(extractor_name, fit_paths, random_state, **params)
 
     name = extractor.name
@@ -86,7 +86,6 @@ def extract_features(
     reducer, components = fitted_reduction(name, raw, random_state=random_state, fit_rows=fit_rows)
     X = reducer(raw)
     if name in INVARIANT and hasattr(extractor, "describe_image"):
-        fit_idx = np.arange(len(paths)) if fit_rows is None else np.flatnonzero(fit_rows)
         X, invariance_info = invariant_features(X, paths, fit_idx, extractor.load, extractor.describe_image, reducer,
                                                 random_state=random_state, progress=progress, cancel=cancel)
         info.update(invariance_info)
