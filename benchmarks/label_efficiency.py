@@ -4,7 +4,7 @@
     python benchmarks/label_efficiency.py --images DIR --truth truth.csv --seeds 5
 
 Datasets: digits (book3 and book2 splits, raw 64 pixels) and any folder of images with a
-truth CSV (path,label; a stratified 25 % held out afresh for each seed, features from
+truth CSV (image and label columns, see labeler/truth.py; a stratified 25 % held out afresh for each seed, features from
 labeler.features "auto" fitted on that seed's pool).
 Methods (every baseline's final classifier is an RBF SVM unless the method has its own):
 random labels + SVM; the book recipe (KMeans(50) closest representatives + whole-cluster
@@ -39,6 +39,7 @@ from sklearn.svm import SVC  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from labeler.simulate import digits_data, images_data, read_truth_csv, simulate_once  # noqa: E402
+from labeler.truth import truth_warnings_once  # noqa: E402
 
 svm = lambda seed: SVC(C=10, gamma="scale", random_state=seed)
 
@@ -295,17 +296,18 @@ def main(argv=None) -> str:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--images", help="folder of images (instead of digits)")
-    ap.add_argument("--truth", help="CSV path,label for --images")
+    ap.add_argument("--truth", help="CSV of image,label for --images (header names as `main.py simulate --help` says)")
     ap.add_argument("--out", help="write the markdown here")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     threadpool_limits(1)
     sets = datasets(args.images, args.truth)
     lines = [f"Command: `python benchmarks/label_efficiency.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
-    for label, data_for, per_seed_split in sets:
-        lines += compare(data_for, label, args.seeds, args.budget, per_seed_split)
-        print("\n".join(lines), flush=True)
-        lines += rounds_and_calibration(data_for, label, args.seeds, args.budget, args.rounds, args.batch)
+    with truth_warnings_once():  # truth rows that name no image are said, once
+        for label, data_for, per_seed_split in sets:
+            lines += compare(data_for, label, args.seeds, args.budget, per_seed_split)
+            print("\n".join(lines), flush=True)
+            lines += rounds_and_calibration(data_for, label, args.seeds, args.budget, args.rounds, args.batch)
     text = "\n".join(lines)
     print(text)
     if args.out:

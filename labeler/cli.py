@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--split", choices=["book3", "book2", "random"], default="book3",
                      help="digits only: book3 = first 1400 / last 397, book2 = train_test_split(random_state=42)")
     truth = sim.add_mutually_exclusive_group()
-    truth.add_argument("--truth", metavar="CSV", help="ground truth with columns path,label")
+    truth.add_argument("--truth", metavar="CSV",
+                       help="ground truth: an image column (path, file, filename, image, id, ...) and a label column "
+                            "(label, class, category, target, ...), or no header and image,label rows")
     truth.add_argument("--truth-from-folders", action="store_true", help="class = an image's top-level folder")
     sim.add_argument("--budget", type=int, default=50, help="labels for the cluster representatives (k = budget)")
     sim.add_argument("--rounds", type=int, default=0, help="active-learning rounds after the representatives")
@@ -111,11 +113,13 @@ def cmd_scan(args) -> int:
 
 def cmd_simulate(args) -> int:
     from . import simulate
+    from .truth import truth_warnings_once
 
     if args.images and not (args.truth or args.truth_from_folders):
         print("error: --images needs --truth CSV or --truth-from-folders", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="labeler-simulate-") as cache_dir:
+    # e.g. truth rows that name no image: said once, plainly, when first known
+    with tempfile.TemporaryDirectory(prefix="labeler-simulate-") as cache_dir, truth_warnings_once():
         return _simulate_seeds(args, simulate, cache_dir)
 
 

@@ -8,7 +8,6 @@ oracle and never used to fit anything (features included).
 """
 from __future__ import annotations
 
-import csv
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -19,6 +18,7 @@ import numpy as np
 from .feature_check import check_due
 from .jobs import run_job
 from .session import Session
+from .truth import match_truth, read_truth_csv  # noqa: F401  (read_truth_csv: the benchmarks' import)
 from .types import ScanResult
 
 SPLITS = ("book3", "book2", "random")
@@ -88,9 +88,18 @@ def digits_data(split: str = "book3", seed: int = 0, folder: Optional[str] = Non
                           X[test].astype(np.float32), y[test].astype(str), "pixels", {"source": "sklearn digits, raw 8x8"})
 
 
-def read_truth_csv(path: str) -> dict[str, str]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return {row["path"].replace("\\", "/"): row["label"] for row in csv.DictReader(handle)}
+def _stratified_split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 75/25 split stratified by class; a class with a single image stays in the pool."""
+    from sklearn.model_selection import train_test_split
+
+    names, counts = np.unique(labels, return_counts=True)
+    single = np.isin(labels, names[counts < 2])
+    rest = np.flatnonzero(~single)
+    if len(np.unique(labels[rest])) < 2 or len(rest) < 8:
+        raise ValueError(f"a test part needs two classes with two images or more each; the truth has {len(names)} "
+                         f"classes, {int((counts >= 2).sum())} of them with two images or more")
+    pool, test = train_test_split(rest, test_size=0.25, stratify=labels[rest], random_state=seed)
+    return np.concatenate([pool, np.flatnonzero(single)]), test
 
 
 def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str = "auto", seed: int = 0,
@@ -100,19 +109,16 @@ def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str
     25 % of the images, stratified by class, are held out as the test part; features
     are fitted on the pool only and then applied to the test part.
     """
-    from sklearn.model_selection import train_test_split
-
     from .features import extract_features
     from .scan import scan_folder
 
     scan = scan_folder(root, progress=progress, cancel=cancel)
     if truth is None:
         truth = {rec.path: rec.path.split("/")[0] for rec in scan.images if "/" in rec.path}
+    truth = match_truth(truth, scan.root, [rec.path for rec in scan.images])
     images = [rec for rec in scan.images if rec.path in truth]
-    if len(images) < 8:
-        raise ValueError(f"only {len(images)} images under {root} have a ground-truth label")
     labels = np.array([truth[rec.path] for rec in images])
-    pool, test = train_test_split(np.arange(len(images)), test_size=0.25, stratify=labels, random_state=seed)
+    pool, test = _stratified_split(labels, seed)
     pool, test = np.sort(pool), np.sort(test)
     pool_scan = ScanResult(scan.root, [images[i] for i in pool], scan.skipped, [])
     paths = [os.path.join(scan.root, *images[i].path.split("/")) for i in np.concatenate([pool, test])]

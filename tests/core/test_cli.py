@@ -132,7 +132,9 @@ def test_simulate_on_a_folder_of_class_subfolders(tmp_path, cache_env):
     assert all(r["human_labels"] == 6 and r["coverage"] == 1.0 for r in out["runs"])
     assert out["mean"]["label_accuracy"] > 0.8      # three well-separated shapes
     with open(tmp_path / "truth.csv", "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([("path", "label"), *rows])
-    out = json.loads(run_cli("simulate", "--images", str(tmp_path / "imgs"), "--truth", str(tmp_path / "truth.csv"),
-                             "--budget", "6", "--features", "pixels", "--json", env_extra=cache_env).stdout)
-    assert out["runs"][0]["human_labels"] == 6
+        csv.writer(handle).writerows([("path", "label"), *rows, ("gone/0.png", "bar")])
+    done = run_cli("simulate", "--images", str(tmp_path / "imgs"), "--truth", str(tmp_path / "truth.csv"),
+                   "--budget", "6", "--features", "pixels", "--seeds", "2", "--json", env_extra=cache_env)
+    assert json.loads(done.stdout)["runs"][0]["human_labels"] == 6
+    # the row that names no image is said once for the whole run, not once per seed
+    assert done.stderr.count("warning: 1 of 91 ground-truth rows name no readable image") == 1, done.stderr

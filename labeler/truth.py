@@ -1,0 +1,202 @@
+"""Ground truth for simulations and benchmarks: a CSV of (image, label) matched to a scanned folder.
+
+Truth files come from elsewhere (a Kaggle ``train.csv``, another tool's export, a script), so
+the reader takes what such files usually look like rather than one exact layout: a header
+with any of the common column names or none at all, comma / semicolon / tab separators, and
+image names written relative to the folder, relative to the CSV, absolute, with the folder's
+own name in front, with Windows separators, or as bare file names.  What cannot be matched is
+said, with examples, instead of silently shrinking the data set.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import posixpath
+import sys
+import warnings
+from collections.abc import Mapping
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, Optional
+
+# header names, most specific first
+PATH_COLUMNS = ("path", "image_path", "filepath", "file_path", "relative_path", "filename", "file_name", "file",
+                "image", "image_name", "img", "image_id", "name", "id")
+LABEL_COLUMNS = ("label", "class", "class_name", "label_name", "category", "target", "y", "truth", "species")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
+MIN_MATCHED = 8
+
+
+class TruthWarning(UserWarning):
+    """Ground-truth rows were left out (they name no readable image)."""
+
+
+@contextmanager
+def truth_warnings_once(write: Callable[[str], object] = lambda text: print(f"warning: {text}", file=sys.stderr)):
+    """Within the block, each TruthWarning is written once as a plain line (a run over many seeds
+    would otherwise repeat it per seed: other code's ``catch_warnings`` resets Python's "once")."""
+    said: set[str] = set()
+    with warnings.catch_warnings():
+        show_other = warnings.showwarning
+
+        def say(message, category, *args, **kw) -> None:
+            if not issubclass(category, TruthWarning):
+                show_other(message, category, *args, **kw)
+            elif str(message) not in said:
+                said.add(str(message))
+                write(str(message))
+        warnings.simplefilter("always", TruthWarning)
+        warnings.showwarning = say
+        yield
+
+
+class GroundTruth(Mapping):
+    """Labels by image name as the CSV wrote it (normalised: ``/`` separators, no leading ``./``).
+
+    ``base_dir`` is the CSV's folder, so names relative to the CSV can be found too.
+    """
+
+    def __init__(self, labels: Mapping[str, str], base_dir: Optional[str] = None, source: str = ""):
+        self._labels = {_normalise(k): str(v) for k, v in labels.items()}
+        self.base_dir = base_dir
+        self.source = source
+
+    def __getitem__(self, key: str) -> str:
+        return self._labels[_normalise(key)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+
+def _normalise(name: str) -> str:
+    name = str(name).strip().replace("\\", "/")
+    if name.startswith("file://"):
+        name = name[len("file://"):]
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def _looks_like_image_name(cell: str) -> bool:
+    cell = cell.strip().lower()
+    return cell.endswith(IMAGE_EXTENSIONS) or "/" in cell or "\\" in cell
+
+
+def _columns(header: list[str], source: str) -> tuple[int, int, bool]:
+    """(path column, label column, first row is a header?)."""
+    names = [h.strip().lower().lstrip("\ufeff") for h in header]
+    path_col = next((names.index(c) for c in PATH_COLUMNS if c in names), None)
+    label_col = next((names.index(c) for c in LABEL_COLUMNS if c in names and names.index(c) != path_col), None)
+    if path_col is not None and label_col is not None:
+        return path_col, label_col, True
+    if len(names) >= 2 and _looks_like_image_name(header[0]) and not _looks_like_image_name(header[1]):
+        return 0, 1, False  # no header: image, label
+    if len(names) == 2:
+        if path_col is None and label_col is None:
+            return 0, 1, True  # a header of two names we do not know: image first, label second
+        return (path_col, 1 - path_col, True) if path_col is not None else (1 - label_col, label_col, True)
+    raise ValueError(f"{source}: cannot tell which column holds the image and which the label "
+                     f"(columns {header}); name them path,label")
+
+
+def read_truth_csv(path: str) -> GroundTruth:
+    """The ground truth in the CSV at ``path``; rows with an empty label are left out."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        sample = handle.read(16384)
+        handle.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        rows = [row for row in csv.reader(handle, dialect) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ValueError(f"{path}: the truth CSV is empty")
+    path_col, label_col, has_header = _columns(rows[0], path)
+    labels: dict[str, str] = {}
+    conflicts = []
+    for row in rows[1:] if has_header else rows:
+        if max(path_col, label_col) >= len(row):
+            continue
+        name, label = _normalise(row[path_col]), row[label_col].strip()
+        if not name or not label:
+            continue
+        if labels.get(name, label) != label:
+            conflicts.append(f"{name}: {labels[name]!r} and {label!r}")
+        labels[name] = label
+    if conflicts:
+        raise ValueError(f"{path}: {len(conflicts)} images have two different labels, e.g. " + "; ".join(conflicts[:3]))
+    return GroundTruth(labels, base_dir=os.path.dirname(os.path.abspath(path)), source=path)
+
+
+def _inside(path: str, root: str) -> Optional[str]:
+    """``path`` relative to ``root`` (posix), or None when it lies outside."""
+    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def _unique_index(names: Iterable[str], key) -> dict[str, str]:
+    """key(name) -> name, for keys that only one scanned image has."""
+    seen: dict[str, Optional[str]] = {}
+    for name in names:
+        k = key(name)
+        seen[k] = None if k in seen else name
+    return {k: v for k, v in seen.items() if v is not None}
+
+
+def match_truth(truth: Mapping[str, str], root: str, image_paths: Iterable[str]) -> dict[str, str]:
+    """Labels for the scanned images (paths relative to ``root``, ``/`` separators) from ``truth``.
+
+    Each CSV name is tried as written, as an absolute path, relative to the CSV's folder, with
+    leading folders dropped one by one, then by file name and by file name without its
+    extension where only one scanned image has it.  Raises ValueError when fewer than
+    MIN_MATCHED images get a label; warns about CSV rows that name no scanned image.
+    """
+    scanned = list(image_paths)
+    known = set(scanned)
+    by_base = _unique_index(scanned, posixpath.basename)
+    by_stem = _unique_index(scanned, lambda p: posixpath.splitext(posixpath.basename(p))[0])
+    by_rel_stem = _unique_index(scanned, lambda p: posixpath.splitext(p)[0])
+    base_dir = getattr(truth, "base_dir", None)
+    matched: dict[str, str] = {}
+    unmatched: list[str] = []
+    for name, label in truth.items():
+        name = _normalise(name)
+        hit = _find(name, root, base_dir, known, by_base, by_stem, by_rel_stem)
+        if hit is None:
+            unmatched.append(name)
+        elif matched.get(hit, label) != label:
+            raise ValueError(f"{getattr(truth, 'source', '') or 'truth'}: the image {hit} gets two labels "
+                             f"({matched[hit]!r} and {label!r})")
+        else:
+            matched[hit] = label
+    if len(matched) < MIN_MATCHED:
+        example = f"; the CSV names e.g. {unmatched[0]!r}" if unmatched else ""
+        seen = f", the folder holds e.g. {scanned[0]!r}" if scanned else ", and the folder holds no readable image"
+        raise ValueError(f"only {len(matched)} of the {len(scanned)} images under {root} have a ground-truth "
+                         f"label{example}{seen}")
+    if unmatched:
+        warnings.warn(f"{len(unmatched)} of {len(truth)} ground-truth rows name no readable image under {root} "
+                      f"(e.g. {', '.join(repr(u) for u in unmatched[:3])}); they are left out", TruthWarning, stacklevel=2)
+    return matched
+
+
+def _find(name: str, root: str, base_dir: Optional[str], known: set, by_base: dict, by_stem: dict,
+          by_rel_stem: dict) -> Optional[str]:
+    if name in known:
+        return name
+    on_disk = name if os.path.isabs(name) else os.path.join(base_dir, *name.split("/")) if base_dir else None
+    if on_disk and os.path.isfile(on_disk):
+        # the name points at a real file: that file or nothing (never a namesake elsewhere)
+        inside = _inside(on_disk, root)
+        return inside if inside in known else None
+    parts = name.split("/")
+    for i in range(1, len(parts)):  # "img/a.png", "C:/data/img/a.png", "/elsewhere/img/a.png"
+        candidate = "/".join(parts[i:])
+        if candidate in known:
+            return candidate
+    base = parts[-1]
+    return by_base.get(base) or by_rel_stem.get(name) or by_stem.get(posixpath.splitext(base)[0])
