@@ -4,7 +4,7 @@
     python benchmarks/label_efficiency.py --images DIR --truth truth.csv --seeds 5
 
 Datasets: digits (book3 and book2 splits, raw 64 pixels) and any folder of images with a
-truth CSV (image and label columns, see labeler/truth.py; a stratified 25 % held out afresh for each seed, features from
+truth CSV (image and label columns, see labeler/label_csv.py; a stratified 25 % held out afresh for each seed, features from
 labeler.features "auto" fitted on that seed's pool).
 Methods (every baseline's final classifier is an RBF SVM unless the method has its own):
 random labels + SVM; the book recipe (KMeans(50) closest representatives + whole-cluster
@@ -39,7 +39,7 @@ from sklearn.svm import SVC  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from labeler.simulate import digits_data, images_data, read_truth_csv, simulate_once  # noqa: E402
-from labeler.truth import truth_warnings_once  # noqa: E402
+from labeler.label_csv import truth_warnings_once  # noqa: E402
 
 svm = lambda seed: SVC(C=10, gamma="scale", random_state=seed)
 

@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("session")
     status.add_argument("--json", action="store_true")
 
-    imp = sub.add_parser("import", help="add human labels to a session from a CSV with path,label columns")
+    imp = sub.add_parser("import", help="add human labels to a session from a CSV of image, label "
+                                        "(path,label or another usual layout)")
     imp.add_argument("session")
     imp.add_argument("csv")
     return parser
@@ -113,7 +114,7 @@ def cmd_scan(args) -> int:
 
 def cmd_simulate(args) -> int:
     from . import simulate
-    from .truth import truth_warnings_once
+    from .label_csv import truth_warnings_once
 
     if args.images and not (args.truth or args.truth_from_folders):
         print("error: --images needs --truth CSV or --truth-from-folders", file=sys.stderr)

@@ -184,19 +184,8 @@ def write_class_folders(rows: Sequence[ExportRow], root: str, out: str, mode: st
 
 
 def read_labels_csv(path: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """Read ``path,label`` rows (other columns ignored); returns (rows, problems)."""
-    problems: list[str] = []
-    rows: list[tuple[str, str]] = []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"path", "label"} <= set(reader.fieldnames):
-            raise ValueError(f"{path}: needs a header with 'path' and 'label' columns")
-        for line, record in enumerate(reader, start=2):
-            label = (record.get("label") or "").strip()
-            if not record.get("path"):
-                problems.append(f"line {line}: empty path")
-            elif not label:
-                problems.append(f"line {line}: {record['path']} has no label")
-            else:
-                rows.append((record["path"], label))
-    return rows, problems
+    """Read (image, label) rows -- ``path,label`` or another usual layout, see ``label_csv`` --
+    ignoring other columns; returns (rows, problems)."""
+    from .label_csv import read_label_rows
+    rows, problems = read_label_rows(path)
+    return [(name, label) for _line, name, label in rows], problems

@@ -564,17 +564,19 @@ class Session:
         return export_folders_job(self, out, mode, sources, min_confidence)
 
     def import_csv(self, csv_path: str) -> tuple[int, list[str]]:
-        """Import human labels from a CSV with ``path,label`` columns; returns (imported, problems)."""
-        from .export import read_labels_csv
+        """Import human labels from a CSV of (image, label) rows (``path,label`` or another usual
+        layout, see ``label_csv``); returns (imported, problems)."""
+        from .label_csv import ImageMatcher, read_label_rows
         by_path = {rec.path: i for i, rec in enumerate(self.images)}
-        rows, problems = read_labels_csv(csv_path)
+        rows, problems = read_label_rows(csv_path)
+        matcher = ImageMatcher(self.root, by_path, base_dir=os.path.dirname(os.path.abspath(csv_path)))
         matched = []
-        for path, label in rows:
-            i = by_path.get(path.replace("\\", "/"))
-            if i is None:
-                problems.append(f"{path}: not in this session")
+        for line, name, label in rows:
+            found = matcher.find(name)
+            if found is None:
+                problems.append(f"line {line}: {name}: not in this session")
             else:
-                matched.append((i, clean_label(label), LabelSource.HUMAN.value, 1.0))
+                matched.append((by_path[found], clean_label(label), LabelSource.HUMAN.value, 1.0))
         if matched:
             self._record("import", f"Import {len(matched)} labels from {os.path.basename(csv_path)}", matched)
         return len(matched), problems

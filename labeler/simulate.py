@@ -18,7 +18,7 @@ import numpy as np
 from .feature_check import check_due
 from .jobs import run_job
 from .session import Session
-from .truth import match_truth, read_truth_csv  # noqa: F401  (read_truth_csv: the benchmarks' import)
+from .label_csv import match_truth, read_truth_csv  # noqa: F401  (read_truth_csv: the benchmarks' import)
 from .types import ScanResult
 
 SPLITS = ("book3", "book2", "random")

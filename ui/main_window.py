@@ -300,7 +300,8 @@ class MainWindow(QMainWindow):
         self.export_dialog.open()
 
     def import_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels (CSV with path,label)", "", "CSV (*.csv)")
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels (a CSV of image, label)", "",
+                                              "CSV or TSV (*.csv *.tsv *.txt);;All files (*)")
         if not path:
             return
         result = self.controller.import_csv(path)

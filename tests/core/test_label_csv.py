@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from labeler.truth import TruthWarning, match_truth, read_truth_csv
+from labeler.label_csv import TruthWarning, match_truth, read_truth_csv
 
 FOLDER = [f"{cls}/{i:02d}.png" for cls in ("cat", "dog") for i in range(6)]
 
@@ -119,3 +119,17 @@ def test_images_data_splits_a_folder_whose_truth_has_a_class_of_one(tmp_path):
     assert "c" in set(data.y_pool) and "c" not in set(data.y_test)
     assert len(data.y_pool) + len(data.y_test) == 25 and sorted(set(data.y_test)) == ["a", "b"]
     assert os.path.basename(data.scan.root) == os.path.basename(str(tmp_path))
+
+
+def test_import_takes_another_tools_layout(clustered_session, tmp_path):
+    """Labels made elsewhere: a `filename;class` header, absolute and bare names, a row for
+    an image the session does not have, one without a label: each problem says its line."""
+    session, _ = clustered_session
+    first, second, third = session.images[3].path, session.images[4].path, session.images[5].path
+    rows = [f"{os.path.join(session.root, *first.split('/'))};cat",
+            f"{second.split('/')[-1]};dog", f"elsewhere/{third}; bird ", "no/such.png;cat", f"{first};"]
+    csv_path = _write(tmp_path / "other.csv", "filename;class\n" + "\n".join(rows) + "\n")
+    count, problems = session.import_csv(csv_path)
+    assert count == 3
+    assert [session.label_of(i).label for i in (3, 4, 5)] == ["cat", "dog", "bird"]
+    assert problems == ["line 6: " + first + " has no label", "line 5: no/such.png: not in this session"]

@@ -1,11 +1,11 @@
-"""Ground truth for simulations and benchmarks: a CSV of (image, label) matched to a scanned folder.
+"""CSVs of (image, label) made elsewhere: ground truth for simulations, labels to import.
 
-Truth files come from elsewhere (a Kaggle ``train.csv``, another tool's export, a script), so
-the reader takes what such files usually look like rather than one exact layout: a header
-with any of the common column names or none at all, comma / semicolon / tab separators, and
-image names written relative to the folder, relative to the CSV, absolute, with the folder's
-own name in front, with Windows separators, or as bare file names.  What cannot be matched is
-said, with examples, instead of silently shrinking the data set.
+Such files come from a Kaggle ``train.csv``, another tool's export or a script, so the reader
+takes what they usually look like rather than one exact layout: a header with any of the
+common column names or none at all, comma / semicolon / tab separators, and image names
+written relative to the folder, relative to the CSV, absolute, with the folder's own name in
+front, with Windows separators, or as bare file names.  What cannot be matched is said, with
+examples, instead of silently shrinking the data.
 """
 from __future__ import annotations
 
@@ -101,27 +101,49 @@ def _columns(header: list[str], source: str) -> tuple[int, int, bool]:
                      f"(columns {header}); name them path,label")
 
 
-def read_truth_csv(path: str) -> GroundTruth:
-    """The ground truth in the CSV at ``path``; rows with an empty label are left out."""
+def _delimiter(first_line: str, sample: str) -> str:
+    """The header line's separator when it names known columns; else csv's guess; else a comma."""
+    for delimiter in (",", "\t", ";"):
+        names = {c.strip().lower().lstrip("\ufeff") for c in next(csv.reader([first_line], delimiter=delimiter), [])}
+        if names & set(PATH_COLUMNS) and names & set(LABEL_COLUMNS):
+            return delimiter
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_label_rows(path: str) -> tuple[list[tuple[int, str, str]], list[str]]:
+    """([(line, image name, label)], problems) from the CSV at ``path``; rows without an image
+    name or a label are problems, not rows."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         sample = handle.read(16384)
         handle.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        rows = [row for row in csv.reader(handle, dialect) if any(cell.strip() for cell in row)]
+        delimiter = _delimiter(sample.splitlines()[0] if sample.strip() else "", sample)
+        reader = csv.reader(handle, delimiter=delimiter)
+        rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     if not rows:
-        raise ValueError(f"{path}: the truth CSV is empty")
-    path_col, label_col, has_header = _columns(rows[0], path)
+        raise ValueError(f"{path}: the CSV is empty")
+    path_col, label_col, has_header = _columns(rows[0][1], path)
+    out, problems = [], []
+    for line, row in rows[1:] if has_header else rows:
+        name = _normalise(row[path_col]) if path_col < len(row) else ""
+        label = row[label_col].strip() if label_col < len(row) else ""
+        if not name:
+            problems.append(f"line {line}: no image named")
+        elif not label:
+            problems.append(f"line {line}: {name} has no label")
+        else:
+            out.append((line, name, label))
+    return out, problems
+
+
+def read_truth_csv(path: str) -> GroundTruth:
+    """The ground truth in the CSV at ``path``; rows with an empty label are left out."""
+    rows, _unlabelled = read_label_rows(path)
     labels: dict[str, str] = {}
     conflicts = []
-    for row in rows[1:] if has_header else rows:
-        if max(path_col, label_col) >= len(row):
-            continue
-        name, label = _normalise(row[path_col]), row[label_col].strip()
-        if not name or not label:
-            continue
+    for _line, name, label in rows:
         if labels.get(name, label) != label:
             conflicts.append(f"{name}: {labels[name]!r} and {label!r}")
         labels[name] = label
@@ -147,56 +169,69 @@ def _unique_index(names: Iterable[str], key) -> dict[str, str]:
     return {k: v for k, v in seen.items() if v is not None}
 
 
-def match_truth(truth: Mapping[str, str], root: str, image_paths: Iterable[str]) -> dict[str, str]:
-    """Labels for the scanned images (paths relative to ``root``, ``/`` separators) from ``truth``.
+class ImageMatcher:
+    """Finds the scanned image (path relative to ``root``, ``/`` separators) a CSV row names.
 
-    Each CSV name is tried as written, as an absolute path, relative to the CSV's folder, with
-    leading folders dropped one by one, then by file name and by file name without its
-    extension where only one scanned image has it.  Raises ValueError when fewer than
-    MIN_MATCHED images get a label; warns about CSV rows that name no scanned image.
+    A name is tried as written, as a real file (absolute, or relative to the CSV's folder
+    ``base_dir``: that file or nothing), with leading folders dropped one by one, then by file
+    name and by file name without its extension where only one scanned image has it.
     """
-    scanned = list(image_paths)
-    known = set(scanned)
-    by_base = _unique_index(scanned, posixpath.basename)
-    by_stem = _unique_index(scanned, lambda p: posixpath.splitext(posixpath.basename(p))[0])
-    by_rel_stem = _unique_index(scanned, lambda p: posixpath.splitext(p)[0])
-    base_dir = getattr(truth, "base_dir", None)
+
+    def __init__(self, root: str, image_paths: Iterable[str], base_dir: Optional[str] = None):
+        self.root = root
+        self.base_dir = base_dir
+        self.images = list(image_paths)
+        self._known = set(self.images)
+        self._by_base = _unique_index(self.images, posixpath.basename)
+        self._by_stem = _unique_index(self.images, lambda p: posixpath.splitext(posixpath.basename(p))[0])
+        self._by_rel_stem = _unique_index(self.images, lambda p: posixpath.splitext(p)[0])
+
+    def find(self, name: str) -> Optional[str]:
+        name = _normalise(name)
+        if name in self._known:
+            return name
+        on_disk = name if os.path.isabs(name) else \
+            os.path.join(self.base_dir, *name.split("/")) if self.base_dir else None
+        if on_disk and os.path.isfile(on_disk):
+            # the name points at a real file: that file or nothing (never a namesake elsewhere)
+            inside = _inside(on_disk, self.root)
+            return inside if inside in self._known else None
+        parts = name.split("/")
+        for i in range(1, len(parts)):  # "img/a.png", "C:/data/img/a.png", "/elsewhere/img/a.png"
+            candidate = "/".join(parts[i:])
+            if candidate in self._known:
+                return candidate
+        base = parts[-1]
+        return self._by_base.get(base) or self._by_rel_stem.get(name) or \
+            self._by_stem.get(posixpath.splitext(base)[0])
+
+
+def match_truth(truth: Mapping[str, str], root: str, image_paths: Iterable[str]) -> dict[str, str]:
+    """Labels for the scanned images (paths relative to ``root``) from ``truth`` (see ImageMatcher).
+
+    Raises ValueError when fewer than MIN_MATCHED images get a label; warns (TruthWarning)
+    about rows that name no scanned image.
+    """
+    matcher = ImageMatcher(root, image_paths, getattr(truth, "base_dir", None))
     matched: dict[str, str] = {}
     unmatched: list[str] = []
     for name, label in truth.items():
-        name = _normalise(name)
-        hit = _find(name, root, base_dir, known, by_base, by_stem, by_rel_stem)
+        hit = matcher.find(name)
         if hit is None:
-            unmatched.append(name)
+            unmatched.append(_normalise(name))
         elif matched.get(hit, label) != label:
             raise ValueError(f"{getattr(truth, 'source', '') or 'truth'}: the image {hit} gets two labels "
                              f"({matched[hit]!r} and {label!r})")
         else:
             matched[hit] = label
     if len(matched) < MIN_MATCHED:
+        scanned = matcher.images
         example = f"; the CSV names e.g. {unmatched[0]!r}" if unmatched else ""
         seen = f", the folder holds e.g. {scanned[0]!r}" if scanned else ", and the folder holds no readable image"
         raise ValueError(f"only {len(matched)} of the {len(scanned)} images under {root} have a ground-truth "
                          f"label{example}{seen}")
     if unmatched:
+        examples = ", ".join(repr(u) for u in unmatched[:3])
         warnings.warn(f"{len(unmatched)} of {len(truth)} ground-truth rows name no readable image under {root} "
-                      f"(e.g. {', '.join(repr(u) for u in unmatched[:3])}); they are left out", TruthWarning, stacklevel=2)
+                      f"(e.g. {examples}); they are left out", TruthWarning, stacklevel=2)
     return matched
-
-
-def _find(name: str, root: str, base_dir: Optional[str], known: set, by_base: dict, by_stem: dict,
-          by_rel_stem: dict) -> Optional[str]:
-    if name in known:
-        return name
-    on_disk = name if os.path.isabs(name) else os.path.join(base_dir, *name.split("/")) if base_dir else None
-    if on_disk and os.path.isfile(on_disk):
-        # the name points at a real file: that file or nothing (never a namesake elsewhere)
-        inside = _inside(on_disk, root)
-        return inside if inside in known else None
-    parts = name.split("/")
-    for i in range(1, len(parts)):  # "img/a.png", "C:/data/img/a.png", "/elsewhere/img/a.png"
-        candidate = "/".join(parts[i:])
-        if candidate in known:
-            return candidate
-    base = parts[-1]
-    return by_base.get(base) or by_rel_stem.get(name) or by_stem.get(posixpath.splitext(base)[0])
