@@ -22,6 +22,8 @@ from typing import Callable, Iterable, Iterator, Optional
 PATH_COLUMNS = ("path", "image_path", "filepath", "file_path", "relative_path", "filename", "file_name", "file",
                 "image", "image_name", "img", "image_id", "name", "id")
 LABEL_COLUMNS = ("label", "class", "class_name", "label_name", "category", "target", "y", "truth", "species")
+PATH_WORDS = ("path", "file", "image", "img")  # a header name that contains one of these
+LABEL_WORDS = ("label", "class", "category")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
 MIN_MATCHED = 8
 
@@ -88,7 +90,11 @@ def _columns(header: list[str], source: str) -> tuple[int, int, bool]:
     """(path column, label column, first row is a header?)."""
     names = [h.strip().lower().lstrip("\ufeff") for h in header]
     path_col = next((names.index(c) for c in PATH_COLUMNS if c in names), None)
+    if path_col is None:  # "img_path", "Image File", "file name"
+        path_col = next((i for i, n in enumerate(names) if any(w in n for w in PATH_WORDS)), None)
     label_col = next((names.index(c) for c in LABEL_COLUMNS if c in names and names.index(c) != path_col), None)
+    if label_col is None:  # "true_label", "Class Name"
+        label_col = next((i for i, n in enumerate(names) if i != path_col and any(w in n for w in LABEL_WORDS)), None)
     if path_col is not None and label_col is not None:
         return path_col, label_col, True
     if len(names) >= 2 and _looks_like_image_name(header[0]) and not _looks_like_image_name(header[1]):

@@ -22,7 +22,8 @@ def _expected():
     return {p: p.split("/")[0] for p in FOLDER}
 
 
-@pytest.mark.parametrize("header", ["path,label", "filename,class", "Image,Category", "id,target", "img,breed"])
+@pytest.mark.parametrize("header", ["path,label", "filename,class", "Image,Category", "id,target", "img,breed",
+                                    "Image File,True Label"])
 def test_header_names_in_common_use(tmp_path, header):
     csv_path = _write(tmp_path / "t.csv", header + "\n" + _truth_rows(lambda p: p))
     assert match_truth(read_truth_csv(csv_path), str(tmp_path), FOLDER) == _expected()
@@ -31,6 +32,9 @@ def test_header_names_in_common_use(tmp_path, header):
 def test_label_column_first_and_extra_columns(tmp_path):
     rows = "".join(f"{p.split('/')[0]},0.9,{p}\n" for p in FOLDER)
     csv_path = _write(tmp_path / "t.csv", "label,score,file_path\n" + rows)
+    assert match_truth(read_truth_csv(csv_path), str(tmp_path), FOLDER) == _expected()
+    rows3 = "".join(f"{p.split('/')[0]},{p},0.9\n" for p in FOLDER)
+    csv_path = _write(tmp_path / "u.csv", "Class Name,Image Path,score\n" + rows3)
     assert match_truth(read_truth_csv(csv_path), str(tmp_path), FOLDER) == _expected()
 
 
