@@ -18,13 +18,14 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Optional
 
+from .imaging import IMAGE_EXTENSIONS
+
 # header names, most specific first
 PATH_COLUMNS = ("path", "image_path", "filepath", "file_path", "relative_path", "filename", "file_name", "file",
                 "image", "image_name", "img", "image_id", "name", "id")
 LABEL_COLUMNS = ("label", "class", "class_name", "label_name", "category", "target", "y", "truth", "species")
 PATH_WORDS = ("path", "file", "image", "img")  # a header name that contains one of these
 LABEL_WORDS = ("label", "class", "category")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
 MIN_MATCHED = 8
 
 
@@ -83,7 +84,7 @@ def _normalise(name: str) -> str:
 
 def _looks_like_image_name(cell: str) -> bool:
     cell = cell.strip().lower()
-    return cell.endswith(IMAGE_EXTENSIONS) or "/" in cell or "\\" in cell
+    return posixpath.splitext(cell)[1] in IMAGE_EXTENSIONS or "/" in cell or "\\" in cell
 
 
 def _columns(header: list[str], source: str) -> tuple[int, int, bool]:
