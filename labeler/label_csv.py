@@ -10,6 +10,7 @@ examples, instead of silently shrinking the data.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import posixpath
 import sys
@@ -120,15 +121,27 @@ def _delimiter(first_line: str, sample: str) -> str:
         return ","
 
 
+def _decode(path: str) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark), else Windows' code page
+    (what spreadsheet programs save there), else Latin-1, which reads any bytes."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1")
+
+
 def read_label_rows(path: str) -> tuple[list[tuple[int, str, str]], list[str]]:
     """([(line, image name, label)], problems) from the CSV at ``path``; rows without an image
     name or a label are problems, not rows."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        sample = handle.read(16384)
-        handle.seek(0)
-        delimiter = _delimiter(sample.splitlines()[0] if sample.strip() else "", sample)
-        reader = csv.reader(handle, delimiter=delimiter)
-        rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    text = _decode(path)
+    sample = text[:16384]
+    delimiter = _delimiter(sample.splitlines()[0] if sample.strip() else "", sample)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     if not rows:
         raise ValueError(f"{path}: the CSV is empty")
     path_col, label_col, has_header = _columns(rows[0][1], path)

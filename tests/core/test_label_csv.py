@@ -86,6 +86,13 @@ def test_a_real_file_outside_the_folder_is_not_matched_to_a_namesake_inside(tmp_
     assert set(matched.values()) == {"train-cat", "train-dog"}
 
 
+def test_a_spreadsheet_saved_in_windows_code_page(tmp_path):
+    folder = ["café/1.png", "café/2.png"] + [f"thé/{i}.png" for i in range(8)]
+    (tmp_path / "t.csv").write_bytes(("path;label\r\n" + "".join(f"{p};{p[:-6]}\r\n" for p in folder)).encode("cp1252"))
+    matched = match_truth(read_truth_csv(str(tmp_path / "t.csv")), str(tmp_path), folder)
+    assert matched["café/2.png"] == "café" and len(matched) == 10
+
+
 def test_unicode_names_and_empty_labels(tmp_path):
     folder = [f"ñandú/{i}.png" for i in range(8)] + [f"日本/{i}.png" for i in range(8)] + ["unlabelled.png"]
     rows = "".join(f"{p},{p.split('/')[0]}\n" for p in folder[:-1]) + "unlabelled.png,\n"
