@@ -564,8 +564,7 @@ class Session:
         return export_folders_job(self, out, mode, sources, min_confidence)
 
     def import_csv(self, csv_path: str) -> tuple[int, list[str]]:
-        """Import human labels from a CSV of (image, label) rows (``path,label`` or another usual
-        layout, see ``label_csv``); returns (imported, problems)."""
+        """Import human labels from a CSV of image,label rows (``label_csv``); returns (imported, problems)."""
         from .label_csv import ImageMatcher, read_label_rows
         by_path = {rec.path: i for i, rec in enumerate(self.images)}
         rows, problems = read_label_rows(csv_path)
