@@ -193,8 +193,8 @@ class ImageMatcher:
     """Finds the scanned image (path relative to ``root``, ``/`` separators) a CSV row names.
 
     A name is tried as written, as a real file (absolute, or relative to the CSV's folder
-    ``base_dir``: that file or nothing), with leading folders dropped one by one, then by file
-    name and by file name without its extension where only one scanned image has it.
+    ``base_dir``: that file or nothing), with leading folders dropped one by one, without its
+    extension, and a bare file name (or id) alone where only one scanned image has it.
     """
 
     def __init__(self, root: str, image_paths: Iterable[str], base_dir: Optional[str] = None):
@@ -221,9 +221,10 @@ class ImageMatcher:
             candidate = "/".join(parts[i:])
             if candidate in self._known:
                 return candidate
-        base = parts[-1]
-        return self._by_base.get(base) or self._by_rel_stem.get(name) or \
-            self._by_stem.get(posixpath.splitext(base)[0])
+        if len(parts) > 1:  # "a/1.png" is not "b/1.png", however unique the name
+            return self._by_rel_stem.get(name)
+        return self._by_base.get(name) or self._by_rel_stem.get(name) or \
+            self._by_stem.get(posixpath.splitext(name)[0])
 
 
 def match_truth(truth: Mapping[str, str], root: str, image_paths: Iterable[str]) -> dict[str, str]:

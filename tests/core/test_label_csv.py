@@ -72,6 +72,10 @@ def test_names_relative_to_the_csv_absolute_prefixed_or_bare(tmp_path):
     assert match_truth(read_truth_csv(csv_path), str(tmp_path), nested) == {"a/" + f: f[:3] for f in flat}
     ids = _write(tmp_path / "ids.csv", "id,label\n" + "".join(f"{f[:-4]},{f[:3]}\n" for f in flat))
     assert match_truth(read_truth_csv(ids), str(tmp_path), nested) == {"a/" + f: f[:3] for f in flat}
+    # a name with a folder is only found by that path's tail, never by its bare file name
+    other = _write(tmp_path / "other.csv", "file,label\n" + "".join(f"b/{f},{f[:3]}\n" for f in flat))
+    with pytest.raises(ValueError, match="only 0 of the 12 images"):
+        match_truth(read_truth_csv(other), str(tmp_path), nested)
 
 
 def test_a_real_file_outside_the_folder_is_not_matched_to_a_namesake_inside(tmp_path):
