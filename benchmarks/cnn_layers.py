@@ -67,7 +67,7 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     from labeler.scan import scan_folder
-    from labeler.simulate import read_truth_csv
+    from labeler.label_csv import read_truth_csv
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "_scratch", "sets"),

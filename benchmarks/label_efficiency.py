@@ -38,8 +38,8 @@ from sklearn.semi_supervised import LabelSpreading  # noqa: E402
 from sklearn.svm import SVC  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from labeler.simulate import digits_data, images_data, read_truth_csv, simulate_once  # noqa: E402
-from labeler.label_csv import truth_warnings_once  # noqa: E402
+from labeler.label_csv import read_truth_csv, truth_warnings_once  # noqa: E402
+from labeler.simulate import digits_data, images_data, simulate_once  # noqa: E402
 
 svm = lambda seed: SVC(C=10, gamma="scale", random_state=seed)
 

@@ -126,8 +126,10 @@ def cmd_simulate(args) -> int:
 
 def _simulate_seeds(args, simulate, cache_dir: str) -> int:
     """Run every seed; raw feature vectors are cached in ``cache_dir`` across seeds."""
+    from .label_csv import read_truth_csv
+
     runs = []
-    truth = simulate.read_truth_csv(args.truth) if args.truth else None
+    truth = read_truth_csv(args.truth) if args.truth else None
     data = None
     for seed in range(args.seeds):
         # fixed splits share one pool and test part; seeded splits draw a new one per seed

@@ -28,7 +28,7 @@ def _private_cache(tmp_path, monkeypatch):
 def digits_folder(tmp_path):
     """120 digits written as PNGs, with their truth keyed by relative path."""
     folder = write_digits_folder(str(tmp_path / "digits"), indices=range(120))
-    from labeler.simulate import read_truth_csv
+    from labeler.label_csv import read_truth_csv
     return folder, read_truth_csv(str(tmp_path / "digits" / "truth.csv"))
 
 

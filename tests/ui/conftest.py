@@ -73,7 +73,7 @@ def _cluster_demo(controller, demo_folder: str, session_path: str, k: int, label
     With ``label_representatives`` every representative gets its true label.
     """
     from labeler.scan import scan_folder
-    from labeler.simulate import read_truth_csv
+    from labeler.label_csv import read_truth_csv
     assert controller.create_session(session_path, scan_folder(demo_folder))
     s = controller.session
     s.apply_features(s.features_job("pixels")(None, None))
