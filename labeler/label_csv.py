@@ -88,9 +88,13 @@ def _looks_like_image_name(cell: str) -> bool:
     return posixpath.splitext(cell)[1] in IMAGE_EXTENSIONS or "/" in cell or "\\" in cell
 
 
+def _header_names(row: list[str]) -> list[str]:
+    return [cell.strip().lower() for cell in row]
+
+
 def _columns(header: list[str], source: str) -> tuple[int, int, bool]:
     """(path column, label column, first row is a header?)."""
-    names = [h.strip().lower().lstrip("\ufeff") for h in header]
+    names = _header_names(header)
     path_col = next((names.index(c) for c in PATH_COLUMNS if c in names), None)
     if path_col is None:  # "img_path", "Image File", "file name"
         path_col = next((i for i, n in enumerate(names) if any(w in n for w in PATH_WORDS)), None)
@@ -112,7 +116,7 @@ def _columns(header: list[str], source: str) -> tuple[int, int, bool]:
 def _delimiter(first_line: str, sample: str) -> str:
     """The header line's separator when it names known columns; else csv's guess; else a comma."""
     for delimiter in (",", "\t", ";"):
-        names = {c.strip().lower().lstrip("\ufeff") for c in next(csv.reader([first_line], delimiter=delimiter), [])}
+        names = set(_header_names(next(csv.reader([first_line], delimiter=delimiter), [])))
         if names & set(PATH_COLUMNS) and names & set(LABEL_COLUMNS):
             return delimiter
     try:
@@ -172,9 +176,9 @@ def read_truth_csv(path: str) -> GroundTruth:
     return GroundTruth(labels, base_dir=os.path.dirname(os.path.abspath(path)), source=path)
 
 
-def _inside(path: str, root: str) -> Optional[str]:
-    """``path`` relative to ``root`` (posix), or None when it lies outside."""
-    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
+def _inside(path: str, real_root: str) -> Optional[str]:
+    """``path`` relative to ``real_root`` (a resolved path; posix result), or None when outside."""
+    rel = os.path.relpath(os.path.realpath(path), real_root)
     if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
         return None
     return rel.replace(os.sep, "/")
@@ -198,7 +202,7 @@ class ImageMatcher:
     """
 
     def __init__(self, root: str, image_paths: Iterable[str], base_dir: Optional[str] = None):
-        self.root = root
+        self._real_root = os.path.realpath(root)
         self.base_dir = base_dir
         self.images = list(image_paths)
         self._known = set(self.images)
@@ -214,7 +218,7 @@ class ImageMatcher:
             os.path.join(self.base_dir, *name.split("/")) if self.base_dir else None
         if on_disk and os.path.isfile(on_disk):
             # the name points at a real file: that file or nothing (never a namesake elsewhere)
-            inside = _inside(on_disk, self.root)
+            inside = _inside(on_disk, self._real_root)
             return inside if inside in self._known else None
         parts = name.split("/")
         for i in range(1, len(parts)):  # "img/a.png", "C:/data/img/a.png", "/elsewhere/img/a.png"
