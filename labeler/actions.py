@@ -1,4 +1,4 @@
-"""Label actions big enough to be written on a worker: a propagation, and undo / redo.
+"""Label actions big enough to be written on a worker: a propagation, undo / redo, an import.
 
 At 100k images a propagation writes 100k label events (0.3 s in SQLite) and its undo reads
 them back and makes their objects (about 1 s).  These jobs do that through their own connection to the session file
@@ -12,6 +12,7 @@ in-memory session).
 """
 from __future__ import annotations
 
+import os
 from itertools import repeat
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
@@ -19,8 +20,9 @@ import numpy as np
 
 from .events import CLEARED, SOURCES, EventRows
 from .jobs import Job
+from .label_csv import ImageMatcher, read_label_rows
 from .store import LabelEvent, SessionStore
-from .types import LabelSource
+from .types import LabelSource, clean_label
 
 if TYPE_CHECKING:
     from .session import Session
@@ -93,4 +95,42 @@ def flip_job(session: "Session", redo: bool, own_connection: bool = True) -> Opt
     def job(progress=None, cancel=None) -> LabelAction:
         touched, events = _with_store(shared, path, flip)
         return LabelAction(touched, events, EventRows.of(touched, events))
+    return job
+
+
+class ImportResult(NamedTuple):
+    """What ``import_job`` returns: the committed action (no images if nothing matched) and one
+    line per CSV row that was not imported."""
+
+    action: LabelAction
+    problems: list
+
+
+def import_job(session: "Session", csv_path: str, own_connection: bool = True) -> Job:
+    """Import human labels from a CSV of image,label rows (``label_csv``) as a job: reading and
+    matching a 100k-row file, and its 100k events, stay off the GUI thread."""
+    # what the job needs from the session, taken now: the GUI thread owns the session
+    by_path = {rec.path: i for i, rec in enumerate(session.images)}
+    root, round_index = session.root, session.current_round
+    clusters = None if session.clustering is None else session.clustering.labels
+    shared, path = _writer(session, own_connection)
+
+    def job(progress=None, cancel=None) -> ImportResult:
+        rows, problems = read_label_rows(csv_path)
+        matcher = ImageMatcher(root, by_path, base_dir=os.path.dirname(os.path.abspath(csv_path)))
+        events = []
+        for line, name, label in rows:
+            found = matcher.find(name)
+            if found is None:
+                problems.append(f"line {line}: {name}: not in this session")
+                continue
+            i = by_path[found]
+            events.append((i, clean_label(label), LabelSource.HUMAN.value, 1.0,
+                           None if clusters is None else int(clusters[i]), None, round_index))
+        if not events:
+            return ImportResult(LabelAction([], {}, EventRows.of([], {})), problems)
+        description = f"Import {len(events)} labels from {os.path.basename(csv_path)}"
+        action_id = _with_store(shared, path, lambda store: store.record_action("import", description, events))
+        new = {row[0]: LabelEvent(*row, action_id) for row in events}  # a row named twice: the last wins
+        return ImportResult(LabelAction(list(new), new, EventRows.of(new, new)), problems)
     return job

@@ -565,20 +565,14 @@ class Session:
 
     def import_csv(self, csv_path: str) -> tuple[int, list[str]]:
         """Import human labels from a CSV of image,label rows (``label_csv``); returns (imported, problems)."""
-        from .label_csv import ImageMatcher, read_label_rows
-        by_path = {rec.path: i for i, rec in enumerate(self.images)}
-        rows, problems = read_label_rows(csv_path)
-        matcher = ImageMatcher(self.root, by_path, base_dir=os.path.dirname(os.path.abspath(csv_path)))
-        matched = []
-        for line, name, label in rows:
-            found = matcher.find(name)
-            if found is None:
-                problems.append(f"line {line}: {name}: not in this session")
-            else:
-                matched.append((by_path[found], clean_label(label), LabelSource.HUMAN.value, 1.0))
-        if matched:
-            self._record("import", f"Import {len(matched)} labels from {os.path.basename(csv_path)}", matched)
-        return len(matched), problems
+        result = actions.import_job(self, csv_path, own_connection=False)()
+        if result.action.images:
+            self.apply_action(result.action)
+        return len(result.action.images), result.problems
+
+    def import_job(self, csv_path: str) -> Job:
+        """``import_csv`` on a worker (``labeler.actions``); ``apply_action`` adopts its ``action``."""
+        return actions.import_job(self, csv_path)
 
     def status(self) -> dict:
         """A summary for ``status`` and the GUI: counts per source, rounds, estimate."""

@@ -45,7 +45,7 @@ class SessionController(QObject):
     Human actions (GUI thread, commit at once, exceptions → ``errorOccurred``, return a
     bool/None on failure): ``label(i, name)``, ``label_many(indices, name)``,
     ``mark_unsure(i)``, ``clear_label(i)``, ``add_class(name)``, ``undo()``, ``redo()``,
-    ``set_view_state(dict)``, ``import_csv(path)``.
+    ``set_view_state(dict)``, ``import_csv(path, on_done)``.
     ``propagate(percentile=None, clusters=None, on_done=None) -> bool``, and ``undo()`` /
     ``redo()`` of an action of ``WORKER_UNDO_EVENTS`` or more, read and write the file on a
     worker (a propagation at 100k images: ~1 s); ``on_done(n)`` after the propagation is
@@ -282,15 +282,19 @@ class SessionController(QObject):
                 on_done(len(action.images))
         return self._write(job, "propagating the labels", applied)
 
-    def _write(self, job: Callable, what: str, applied: Callable) -> bool:
-        """Run a ``labeler.actions`` job on a worker, adopt its result, then ``applied(action)``.
-        Until then ``writing`` is True and the other label actions are refused."""
+    def _write(self, job: Callable, what: str, applied: Callable,
+               action_of: Callable = lambda result: result) -> bool:
+        """Run a ``labeler.actions`` job on a worker, adopt its action (``action_of(result)``), then
+        ``applied(result)``.  Until then ``writing`` is True and the other label actions are refused."""
         s = self.session
 
-        def done(action) -> None:
+        def done(result) -> None:
             self.writing = False
             if self.session is s:  # a session closed meanwhile reads the action from its file
-                applied(s.apply_action(action))
+                action = action_of(result)
+                if action.images:
+                    s.apply_action(action)
+                applied(result)
 
         def failed(exc: BaseException) -> None:
             self.writing = False
@@ -303,8 +307,20 @@ class SessionController(QObject):
                                        exclusive=False, cancellable=False)
         return self.writing
 
-    def import_csv(self, path: str) -> Optional[tuple[int, list[str]]]:
-        return self._act("Could not import the labels", lambda: self.session.import_csv(path))
+    def import_csv(self, path: str, on_done: Callback = None) -> bool:
+        """Import labels from a CSV on a worker (a 100k-row file takes seconds to match), then
+        ``on_done((imported, problems))``."""
+        s = self.session
+        job = self._act("Could not import the labels", lambda: s.import_job(path))
+        if not job:
+            return False
+
+        def applied(result) -> None:
+            imported = len(result.action.images)
+            self.status.emit(f"Imported {imported} labels")
+            if on_done is not None:
+                on_done((imported, result.problems))
+        return self._write(job, "importing the labels", applied, action_of=lambda result: result.action)
 
     def set_view_state(self, state: dict) -> None:
         self._act("Could not save the view", lambda: self.session.set_view_state(state))

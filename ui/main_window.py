@@ -304,12 +304,13 @@ class MainWindow(QMainWindow):
                                               "CSV or TSV (*.csv *.tsv *.txt);;All files (*)")
         if not path:
             return
-        result = self.controller.import_csv(path)
-        if result is not None:
-            n, problems = result
-            text = f"Imported {n} labels." + (f"\n\n{len(problems)} rows were not imported:\n" +
-                                              "\n".join(problems[:20]) if problems else "")
-            QMessageBox.information(self, "Import", text)
+        self.controller.import_csv(path, on_done=self._imported)
+
+    def _imported(self, result: tuple[int, list[str]]) -> None:
+        n, problems = result
+        text = f"Imported {n} labels." + (f"\n\n{len(problems)} rows were not imported:\n" +
+                                          "\n".join(problems[:20]) if problems else "")
+        QMessageBox.information(self, "Import", text)
 
     def show_shortcuts(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", SHORTCUTS, QMessageBox.StandardButton.Ok,

@@ -1,0 +1,57 @@
+"""Import labels from CSV in the app: the file is read, matched and written on a worker; the
+window reports what was imported and every row that was not."""
+from __future__ import annotations
+
+import os
+import threading
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+import labeler.actions as actions
+from labeler.session import Session
+from labeler.scan import scan_folder
+from labeler.label_csv import read_truth_csv
+from ui.main_window import MainWindow
+
+
+def test_import_runs_on_a_worker_and_reports_the_rows_left_out(qtbot, demo_folder, tmp_path, monkeypatch):
+    truth = read_truth_csv(os.path.join(demo_folder, "truth.csv"))
+    chosen = sorted(truth)[:40]
+    csv_path = tmp_path / "labels.csv"
+    lines = ["filename;class"] + [f"{name};{truth[name]}" for name in chosen] + ["nowhere/x.png;3"]
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    c = window.controller
+    assert c.create_session(str(tmp_path / "s.labeler"), scan_folder(demo_folder))
+    qtbot.waitUntil(lambda: c.session is not None and c.runner.running == 0, timeout=30000)
+    s = c.session
+
+    threads, shown = [], []
+    real_read = actions.read_label_rows
+
+    def recording_read(path):
+        threads.append(threading.current_thread())
+        return real_read(path)
+    monkeypatch.setattr(actions, "read_label_rows", recording_read)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(csv_path), "")))
+    monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda parent, title, text: shown.append(text)))
+
+    window.act_import.trigger()
+    qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    assert threads and threads[0] is not threading.main_thread()
+    assert not c.writing
+    assert shown[0].startswith("Imported 40 labels.")
+    assert "1 rows were not imported" in shown[0] and "line 42: nowhere/x.png" in shown[0]
+    by_path = {rec.path: i for i, rec in enumerate(s.images)}
+    assert s.human_labels() == {by_path[name]: truth[name] for name in chosen}
+    assert s.undo_text().startswith("Import 40 labels")
+
+    # written to the file by the worker, not only held in memory
+    reopened = Session.open(s.path)
+    try:
+        assert reopened.human_labels() == s.human_labels()
+    finally:
+        reopened.close()
+    assert c.undo() is not None and s.human_labels() == {}
