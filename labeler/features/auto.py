@@ -4,7 +4,8 @@ Rule: take one random sample of ``SAMPLE_SIZE`` images; for each candidate (pixe
 figure, hog, cnn when available) compute the features exactly as ``extract_features`` would
 (pixels/figure/hog: PCA fitted on the sample; cnn: L2-normalised embedding), except that the
 figure space is scored without its jitter-invariant basis (``invariance``: the picks below
-were measured before it; scoring with it is not measured). In colour sets, regress each
+were measured before it; scored with it, no pick of the 44 sets in benchmarks/RESULTS.md
+"Stop 33" moves, so the jitter pass is not spent here). In colour sets, regress each
 image's mean chroma (the colour part of its mean colour, ``mean_chroma``) out of the features;
 then run k-means with k = sample/20 within 10-20 (``cluster_count``), and also k/2 and 2k,
 three starts each, and score by the mean **cosine silhouette** of those
