@@ -16,6 +16,9 @@ all in one run and one process:
   label      after every representative is labelled, propagated and a round applied (set up
              outside the measurement), one human label every 300 ms with the grid and the
              classes panel on screen: each label repaints badges and recounts the classes
+  import     Import labels from a CSV naming every image (bare file names, ';'-separated, with
+             a header the reader has to recognise) plus 200 rows naming no image, through
+             controller.import_csv (read, matched and written on a worker)
 
 The phases start once the start-up preload of the CNN model is done, as in the app
 (``ui.app.preload_in_background``).  Prints p50 / p99 / max gap in ms per phase and their
@@ -177,7 +180,7 @@ class Bench(QObject):
         self.notes: list[str] = []
         self.work = tempfile.mkdtemp(prefix="gui-stall-")
         self.phases = [self.phase_idle, self.phase_scan, self.phase_features, self.phase_scroll, self.phase_propagate,
-                       self.phase_undo, self.phase_label]
+                       self.phase_undo, self.phase_label, self.phase_import]
         self._phase_name = ""
         self._phase_started = 0.0
         self.events: list[tuple[int, str]] = []  # (ns on the heartbeat clock, what happened)
@@ -350,6 +353,23 @@ class Bench(QObject):
         self._label_timer.timeout.connect(step)
         self._label_timer.start()
 
+    def phase_import(self) -> None:
+        s = self.controller.session
+        path = os.path.join(self.work, "labels.csv")  # set-up, not measured
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("Image;Category\n")
+            handle.writelines(f"{rec.path.rsplit('/', 1)[-1]};shape {'abcdefgh'[i % 8]}\n"
+                              for i, rec in enumerate(s.images))
+            handle.writelines(f"elsewhere/missing_{i}.png;shape a\n" for i in range(200))
+        self._begin("import")
+        self._event("import labels from CSV")
+
+        def imported(result) -> None:
+            n, problems = result
+            QTimer.singleShot(100, lambda: self._end(f"({n} labels imported, {len(problems)} rows left out)"))
+        if not self.controller.import_csv(path, on_done=imported):
+            self._end("(refused)")
+
 
 def report(bench: Bench, args) -> dict:
     idle = bench.results.get("idle")
@@ -357,7 +377,7 @@ def report(bench: Bench, args) -> dict:
     print(f"GUI-thread heartbeat every {args.interval} ms; gap between beats in ms (ratio to idle)")
     print(f"{'phase':22s} {'beats':>7s} {'p50':>14s} {'p99':>14s} {'max':>16s}  verdict")
     out = {}
-    for name in ("idle", "scan", "features+clustering", "scroll", "propagate", "undo", "label"):
+    for name in ("idle", "scan", "features+clustering", "scroll", "propagate", "undo", "label", "import"):
         r = bench.results.get(name)
         if r is None:
             continue

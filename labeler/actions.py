@@ -129,8 +129,9 @@ def import_job(session: "Session", csv_path: str, own_connection: bool = True) -
                            None if clusters is None else int(clusters[i]), None, round_index))
         if not events:
             return ImportResult(LabelAction([], {}, EventRows.of([], {})), problems)
-        description = f"Import {len(events)} labels from {os.path.basename(csv_path)}"
+        images = len({row[0] for row in events})  # an image named twice: its last row wins
+        description = f"Import {images} labels from {os.path.basename(csv_path)}"
         action_id = _with_store(shared, path, lambda store: store.record_action("import", description, events))
-        new = {row[0]: LabelEvent(*row, action_id) for row in events}  # a row named twice: the last wins
+        new = {row[0]: LabelEvent(*row, action_id) for row in events}
         return ImportResult(LabelAction(list(new), new, EventRows.of(new, new)), problems)
     return job

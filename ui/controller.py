@@ -45,8 +45,9 @@ class SessionController(QObject):
     Human actions (GUI thread, commit at once, exceptions → ``errorOccurred``, return a
     bool/None on failure): ``label(i, name)``, ``label_many(indices, name)``,
     ``mark_unsure(i)``, ``clear_label(i)``, ``add_class(name)``, ``undo()``, ``redo()``,
-    ``set_view_state(dict)``, ``import_csv(path, on_done)``.
-    ``propagate(percentile=None, clusters=None, on_done=None) -> bool``, and ``undo()`` /
+    ``set_view_state(dict)``.
+    ``propagate(percentile=None, clusters=None, on_done=None) -> bool``, ``import_csv(path,
+    on_done=None) -> bool`` (``on_done((imported, problems))``), and ``undo()`` /
     ``redo()`` of an action of ``WORKER_UNDO_EVENTS`` or more, read and write the file on a
     worker (a propagation at 100k images: ~1 s); ``on_done(n)`` after the propagation is
     applied.  Until then the other label actions are refused with a status message

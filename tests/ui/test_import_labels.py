@@ -18,7 +18,9 @@ def test_import_runs_on_a_worker_and_reports_the_rows_left_out(qtbot, demo_folde
     truth = read_truth_csv(os.path.join(demo_folder, "truth.csv"))
     chosen = sorted(truth)[:40]
     csv_path = tmp_path / "labels.csv"
-    lines = ["filename;class"] + [f"{name};{truth[name]}" for name in chosen] + ["nowhere/x.png;3"]
+    # the first image named twice: its last row wins, and it counts once
+    lines = ["filename;class", f"{chosen[0]};wrong"] + [f"{name};{truth[name]}" for name in chosen] + \
+        ["nowhere/x.png;3"]
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     window = MainWindow()
@@ -43,7 +45,7 @@ def test_import_runs_on_a_worker_and_reports_the_rows_left_out(qtbot, demo_folde
     assert threads and threads[0] is not threading.main_thread()
     assert not c.writing
     assert shown[0].startswith("Imported 40 labels.")
-    assert "1 rows were not imported" in shown[0] and "line 42: nowhere/x.png" in shown[0]
+    assert "1 rows were not imported" in shown[0] and "line 43: nowhere/x.png" in shown[0]
     by_path = {rec.path: i for i, rec in enumerate(s.images)}
     assert s.human_labels() == {by_path[name]: truth[name] for name in chosen}
     assert s.undo_text().startswith("Import 40 labels")
