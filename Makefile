@@ -28,7 +28,7 @@ test: $(STAMP) xvfb
 XVFB_BIN ?= Xvfb
 xvfb:
 	@command -v $(XVFB_BIN) >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  DEBIAN_FRONTEND=noninteractive timeout 600 sh -c 'apt-get update -qq && apt-get install -y -qq \
+	  DEBIAN_FRONTEND=noninteractive timeout 300 sh -c 'apt-get update -qq && apt-get install -y -qq \
 	  xvfb libxcb-icccm4 libxcb-keysyms1' >/dev/null 2>&1 && echo "installed Xvfb for the real-window test"; } || \
 	  echo "Xvfb is not installed (no root apt-get): the real-window test will skip"
 
