@@ -365,8 +365,8 @@ class Bench(QObject):
         self._event("import labels from CSV")
 
         def imported(result) -> None:
-            n, problems = result
-            QTimer.singleShot(100, lambda: self._end(f"({n} labels imported, {len(problems)} rows left out)"))
+            QTimer.singleShot(100, lambda: self._end(f"({result.imported} labels imported, "
+                                                     f"{len(result.problems)} rows left out)"))
         if not self.controller.import_csv(path, on_done=imported):
             self._end("(refused)")
 

@@ -99,11 +99,17 @@ def flip_job(session: "Session", redo: bool, own_connection: bool = True) -> Opt
 
 
 class ImportResult(NamedTuple):
-    """What ``import_job`` returns: the committed action (no images if nothing matched) and one
-    line per CSV row that was not imported."""
+    """What ``import_job`` returns: the committed action (no images if nothing matched), one
+    line per CSV row that was not imported, and how many rows named their image by a bare
+    file name or id only (matched because exactly one image in the session has that name)."""
 
     action: LabelAction
     problems: list
+    by_name_only: int = 0
+
+    @property
+    def imported(self) -> int:
+        return len(self.action.images)
 
 
 def import_job(session: "Session", csv_path: str, own_connection: bool = True) -> Job:
@@ -118,12 +124,13 @@ def import_job(session: "Session", csv_path: str, own_connection: bool = True) -
     def job(progress=None, cancel=None) -> ImportResult:
         rows, problems = read_label_rows(csv_path)
         matcher = ImageMatcher(root, by_path, base_dir=os.path.dirname(os.path.abspath(csv_path)))
-        events = []
+        events, by_name_only = [], 0
         for line, name, label in rows:
-            found = matcher.find(name)
+            found, how = matcher.find_how(name)
             if found is None:
                 problems.append(f"line {line}: {name}: not in this session")
                 continue
+            by_name_only += how == "name"
             i = by_path[found]
             events.append((i, clean_label(label), LabelSource.HUMAN.value, 1.0,
                            None if clusters is None else int(clusters[i]), None, round_index))
@@ -133,5 +140,5 @@ def import_job(session: "Session", csv_path: str, own_connection: bool = True) -
         description = f"Import {images} labels from {os.path.basename(csv_path)}"
         action_id = _with_store(shared, path, lambda store: store.record_action("import", description, events))
         new = {row[0]: LabelEvent(*row, action_id) for row in events}
-        return ImportResult(LabelAction(list(new), new, EventRows.of(new, new)), problems)
+        return ImportResult(LabelAction(list(new), new, EventRows.of(new, new)), problems, by_name_only)
     return job

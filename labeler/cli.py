@@ -203,13 +203,17 @@ def cmd_status(args) -> int:
 def cmd_import(args) -> int:
     session = _open(args.session)
     try:
-        count, problems = session.import_csv(args.csv)
+        result = session.import_csv(args.csv)
     finally:
         session.close()
-    for p in problems:
+    for p in result.problems:
         print(f"warning: {p}", file=sys.stderr)
-    print(f"imported {count} labels")
+    print(f"imported {result.imported} labels" + _by_name_note(result.by_name_only))
     return 0
+
+
+def _by_name_note(rows: int) -> str:
+    return f" ({rows} rows named only a file name; each matched the one image of that name)" if rows else ""
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

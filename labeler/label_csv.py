@@ -211,24 +211,31 @@ class ImageMatcher:
         self._by_rel_stem = _unique_index(self.images, lambda p: posixpath.splitext(p)[0])
 
     def find(self, name: str) -> Optional[str]:
+        return self.find_how(name)[0]
+
+    def find_how(self, name: str) -> tuple[Optional[str], str]:
+        """(the image or None, how it was found): "path" (as written, as a real file, or by the
+        tail of its path) or "name" (a bare file name or id, unique in the folder)."""
         name = _normalise(name)
         if name in self._known:
-            return name
+            return name, "path"
         on_disk = name if os.path.isabs(name) else \
             os.path.join(self.base_dir, *name.split("/")) if self.base_dir else None
         if on_disk and os.path.isfile(on_disk):
             # the name points at a real file: that file or nothing (never a namesake elsewhere)
             inside = _inside(on_disk, self._real_root)
-            return inside if inside in self._known else None
+            return (inside, "path") if inside in self._known else (None, "")
         parts = name.split("/")
         for i in range(1, len(parts)):  # "img/a.png", "C:/data/img/a.png", "/elsewhere/img/a.png"
             candidate = "/".join(parts[i:])
             if candidate in self._known:
-                return candidate
+                return candidate, "path"
         if len(parts) > 1:  # "a/1.png" is not "b/1.png", however unique the name
-            return self._by_rel_stem.get(name)
-        return self._by_base.get(name) or self._by_rel_stem.get(name) or \
+            found = self._by_rel_stem.get(name)
+            return found, "path" if found else ""
+        found = self._by_base.get(name) or self._by_rel_stem.get(name) or \
             self._by_stem.get(posixpath.splitext(name)[0])
+        return found, "name" if found else ""
 
 
 def match_truth(truth: Mapping[str, str], root: str, image_paths: Iterable[str]) -> dict[str, str]:

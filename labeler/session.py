@@ -563,12 +563,12 @@ class Session:
                            min_confidence: float = 0.0) -> Job:
         return export_folders_job(self, out, mode, sources, min_confidence)
 
-    def import_csv(self, csv_path: str) -> tuple[int, list[str]]:
-        """Import human labels from a CSV of image,label rows (``label_csv``); returns (imported, problems)."""
+    def import_csv(self, csv_path: str) -> "actions.ImportResult":
+        """Import human labels from a CSV of image,label rows (``label_csv``): one undoable action."""
         result = actions.import_job(self, csv_path, own_connection=False)()
         if result.action.images:
             self.apply_action(result.action)
-        return len(result.action.images), result.problems
+        return result
 
     def import_job(self, csv_path: str) -> Job:
         """``import_csv`` on a worker (``labeler.actions``); ``apply_action`` adopts its ``action``."""

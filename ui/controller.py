@@ -47,7 +47,7 @@ class SessionController(QObject):
     ``mark_unsure(i)``, ``clear_label(i)``, ``add_class(name)``, ``undo()``, ``redo()``,
     ``set_view_state(dict)``.
     ``propagate(percentile=None, clusters=None, on_done=None) -> bool``, ``import_csv(path,
-    on_done=None) -> bool`` (``on_done((imported, problems))``), and ``undo()`` /
+    on_done=None) -> bool`` (``on_done(labeler.actions.ImportResult)``), and ``undo()`` /
     ``redo()`` of an action of ``WORKER_UNDO_EVENTS`` or more, read and write the file on a
     worker (a propagation at 100k images: ~1 s); ``on_done(n)`` after the propagation is
     applied.  Until then the other label actions are refused with a status message
@@ -310,17 +310,16 @@ class SessionController(QObject):
 
     def import_csv(self, path: str, on_done: Callback = None) -> bool:
         """Import labels from a CSV on a worker (a 100k-row file takes seconds to match), then
-        ``on_done((imported, problems))``."""
+        ``on_done(result)`` (``labeler.actions.ImportResult``)."""
         s = self.session
         job = self._act("Could not import the labels", lambda: s.import_job(path))
         if not job:
             return False
 
         def applied(result) -> None:
-            imported = len(result.action.images)
-            self.status.emit(f"Imported {imported} labels")
+            self.status.emit(f"Imported {result.imported} labels")
             if on_done is not None:
-                on_done((imported, result.problems))
+                on_done(result)
         return self._write(job, "importing the labels", applied, action_of=lambda result: result.action)
 
     def set_view_state(self, state: dict) -> None:

@@ -306,10 +306,12 @@ class MainWindow(QMainWindow):
             return
         self.controller.import_csv(path, on_done=self._imported)
 
-    def _imported(self, result: tuple[int, list[str]]) -> None:
-        n, problems = result
-        text = f"Imported {n} labels." + (f"\n\n{len(problems)} rows were not imported:\n" +
-                                          "\n".join(problems[:20]) if problems else "")
+    def _imported(self, result) -> None:
+        problems = result.problems
+        text = f"Imported {result.imported} labels." + \
+            (f" {result.by_name_only} rows named only a file name; each was matched to the one image "
+             f"with that name." if result.by_name_only else "") + \
+            (f"\n\n{len(problems)} rows were not imported:\n" + "\n".join(problems[:20]) if problems else "")
         QMessageBox.information(self, "Import", text)
 
     def show_shortcuts(self) -> None:

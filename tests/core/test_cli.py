@@ -138,3 +138,26 @@ def test_simulate_on_a_folder_of_class_subfolders(tmp_path, cache_env):
     assert json.loads(done.stdout)["runs"][0]["human_labels"] == 6
     # the row that names no image is said once for the whole run, not once per seed
     assert done.stderr.count("warning: 1 of 91 ground-truth rows name no readable image") == 1, done.stderr
+
+
+def test_import_says_what_it_matched_by_a_bare_name_and_what_it_left_out(tmp_path):
+    from PIL import Image
+    from labeler.scan import scan_folder
+    from labeler.session import Session
+    for cls in ("cat", "dog"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (16, 16), (40 * i, 90, 200)).save(tmp_path / "imgs" / cls / f"{cls}{i}.png")
+    session_path = str(tmp_path / "s.labeler")
+    Session.create(session_path, scan_folder(str(tmp_path / "imgs"))).close()
+    (tmp_path / "labels.csv").write_text("filename,class\ncat/cat0.png,cat\ncat1.png,cat\ndog2,dog\nbird.png,bird\n",
+                                         encoding="utf-8")
+    out = run_cli("import", session_path, str(tmp_path / "labels.csv"))
+    assert "imported 3 labels (2 rows named only a file name" in out.stdout
+    assert "line 5: bird.png: not in this session" in out.stderr
+    reopened = Session.open(session_path)
+    try:
+        assert sorted((reopened.images[i].path, label) for i, label in reopened.human_labels().items()) == \
+            [("cat/cat0.png", "cat"), ("cat/cat1.png", "cat"), ("dog/dog2.png", "dog")]
+    finally:
+        reopened.close()

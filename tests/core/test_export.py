@@ -75,9 +75,10 @@ def test_import_round_trips_an_export(clustered_session, tmp_path):
         writer.writerow([session.images[20].path, "imported"])
         writer.writerow(["not/there.png", "x"])
         writer.writerow([session.images[21].path, ""])
-    count, problems = session.import_csv(str(tmp_path / "extra.csv"))
-    assert count == 1 and session.label_of(20).label == "imported"
-    assert any("not in this session" in p for p in problems) and any("no label" in p for p in problems)
+    result = session.import_csv(str(tmp_path / "extra.csv"))
+    assert result.imported == 1 and session.label_of(20).label == "imported"
+    assert any("not in this session" in p for p in result.problems) and \
+        any("no label" in p for p in result.problems)
     session.undo()                      # one import = one undo step
     assert session.label_of(20) is None
 

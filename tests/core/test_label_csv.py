@@ -118,6 +118,19 @@ def test_clear_errors(tmp_path):
         match_truth(truth, str(tmp_path), FOLDER)
 
 
+def test_the_matcher_says_which_rows_it_matched_by_a_bare_name_only(tmp_path):
+    from labeler.label_csv import ImageMatcher
+    matcher = ImageMatcher(str(tmp_path), ["cat/a1.png", "dog/b7.png", "x.png", "cat/00.png", "dog/00.png"])
+    assert matcher.find_how("cat/a1.png") == ("cat/a1.png", "path")
+    assert matcher.find_how("/elsewhere/dog/b7.png") == ("dog/b7.png", "path")
+    assert matcher.find_how("dog/b7") == ("dog/b7.png", "path")
+    assert matcher.find_how("x.png") == ("x.png", "path")
+    assert matcher.find_how("a1.png") == ("cat/a1.png", "name")
+    assert matcher.find_how("b7") == ("dog/b7.png", "name")
+    assert matcher.find_how("00.png") == (None, "")  # two images have that name: neither
+    assert matcher.find("a1.png") == "cat/a1.png"
+
+
 def test_images_data_splits_a_folder_whose_truth_has_a_class_of_one(tmp_path):
     from PIL import Image
 
@@ -144,7 +157,7 @@ def test_import_takes_another_tools_layout(clustered_session, tmp_path):
     rows = [f"{os.path.join(session.root, *first.split('/'))};cat",
             f"{second.split('/')[-1]};dog", f"elsewhere/{third}; bird ", "no/such.png;cat", f"{first};"]
     csv_path = _write(tmp_path / "other.csv", "filename;class\n" + "\n".join(rows) + "\n")
-    count, problems = session.import_csv(csv_path)
-    assert count == 3
+    result = session.import_csv(csv_path)
+    assert result.imported == 3
     assert [session.label_of(i).label for i in (3, 4, 5)] == ["cat", "dog", "bird"]
-    assert problems == ["line 6: " + first + " has no label", "line 5: no/such.png: not in this session"]
+    assert result.problems == ["line 6: " + first + " has no label", "line 5: no/such.png: not in this session"]

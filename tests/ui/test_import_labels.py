@@ -19,7 +19,9 @@ def test_import_runs_on_a_worker_and_reports_the_rows_left_out(qtbot, demo_folde
     chosen = sorted(truth)[:40]
     csv_path = tmp_path / "labels.csv"
     # the first image named twice: its last row wins, and it counts once
-    lines = ["filename;class", f"{chosen[0]};wrong"] + [f"{name};{truth[name]}" for name in chosen] + \
+    # and half the rows name their image without its extension (an id): matched, and said so
+    lines = ["filename;class", f"{chosen[0]};wrong"] + \
+        [f"{name if k % 2 else os.path.splitext(name)[0]};{truth[name]}" for k, name in enumerate(chosen)] + \
         ["nowhere/x.png;3"]
     csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -44,7 +46,7 @@ def test_import_runs_on_a_worker_and_reports_the_rows_left_out(qtbot, demo_folde
     qtbot.waitUntil(lambda: bool(shown), timeout=20000)
     assert threads and threads[0] is not threading.main_thread()
     assert not c.writing
-    assert shown[0].startswith("Imported 40 labels.")
+    assert shown[0].startswith("Imported 40 labels. 20 rows named only a file name")
     assert "1 rows were not imported" in shown[0] and "line 43: nowhere/x.png" in shown[0]
     by_path = {rec.path: i for i, rec in enumerate(s.images)}
     assert s.human_labels() == {by_path[name]: truth[name] for name in chosen}
