@@ -300,10 +300,14 @@ class MainWindow(QMainWindow):
         self.export_dialog.open()
 
     def import_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels (a CSV of image, label)", "",
-                                              "CSV or TSV (*.csv *.tsv *.txt);;All files (*)")
-        if not path:
+        if self.controller.session is None:
             return
+        dialog = self._file_dialog("Import labels (a CSV of image, label)", self.import_from,
+                                   name_filter="CSV or TSV (*.csv *.tsv *.txt);;All files (*)")
+        dialog.setObjectName("importDialog")
+
+    def import_from(self, path: str) -> None:
+        """Import the labels of the CSV at ``path`` (read and written on a worker), then say what happened."""
         self.controller.import_csv(path, on_done=self._imported)
 
     def _imported(self, result) -> None:
@@ -312,7 +316,9 @@ class MainWindow(QMainWindow):
             (f" {result.by_name_only} rows named only a file name; each was matched to the one image "
              f"with that name." if result.by_name_only else "") + \
             (f"\n\n{len(problems)} rows were not imported:\n" + "\n".join(problems[:20]) if problems else "")
-        QMessageBox.information(self, "Import", text)
+        # open(), not exec(): this runs in the job's result callback, which must return at once
+        self.import_box = QMessageBox(QMessageBox.Icon.Information, "Import", text, QMessageBox.StandardButton.Ok, self)
+        self.import_box.open()
 
     def show_shortcuts(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", SHORTCUTS, QMessageBox.StandardButton.Ok,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 import labeler.actions as actions
 from labeler.session import Session
@@ -39,11 +39,16 @@ def test_import_runs_on_a_worker_and_reports_the_rows_left_out(qtbot, demo_folde
         threads.append(threading.current_thread())
         return real_read(path)
     monkeypatch.setattr(actions, "read_label_rows", recording_read)
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(csv_path), "")))
-    monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda parent, title, text: shown.append(text)))
 
-    window.act_import.trigger()
-    qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    window.act_import.trigger()  # a window-modal file dialog; the user picks the CSV
+    dialog = window.findChild(QFileDialog, "importDialog")
+    assert dialog is not None and dialog.isVisible()
+    dialog.fileSelected.emit(str(csv_path))
+    dialog.close()
+    qtbot.waitUntil(lambda: getattr(window, "import_box", None) is not None and window.import_box.isVisible(),
+                    timeout=20000)
+    shown.append(window.import_box.text())
+    window.import_box.accept()
     assert threads and threads[0] is not threading.main_thread()
     assert not c.writing
     assert shown[0].startswith("Imported 40 labels. 20 rows named only a file name")
