@@ -113,6 +113,7 @@ class JobRunner(QObject):
         self._tasks: dict[int, tuple[_TaskSignals, CancelToken, bool]] = {}
         self._next_id = 0
         self._exclusive: Optional[int] = None
+        self._cancellable: set[int] = set()
 
     # ------------------------------------------------------------------ API
     @property
@@ -122,6 +123,11 @@ class JobRunner(QObject):
     @property
     def running(self) -> int:
         return len(self._tasks)
+
+    @property
+    def can_cancel(self) -> bool:
+        """Whether ``cancel()`` would stop anything (a label write, for one, cannot be stopped)."""
+        return bool(self._cancellable)
 
     def run(self, job: Callable, on_result: Optional[Callable[[Any], None]], description: str,
             on_error: Optional[Callable[[BaseException], None]] = None, exclusive: bool = True,
@@ -134,6 +140,8 @@ class JobRunner(QObject):
         token = CancelToken()
         # an uncancellable job's own token is never set: cancel() reaches only the stored one
         self._tasks[task_id] = (signals, token if cancellable else CancelToken(), exclusive)
+        if cancellable:
+            self._cancellable.add(task_id)
         signals.progress.connect(self.progress)
         # A job cancelled while its runner is being destroyed (window closed, test torn down)
         # reports after the runner is gone: those reports have no one to go to.
@@ -162,6 +170,7 @@ class JobRunner(QObject):
         return shiboken6.isValid(self)
 
     def _finish(self, task_id: int) -> None:
+        self._cancellable.discard(task_id)
         entry = self._tasks.pop(task_id, None)
         if entry is not None:
             entry[0].deleteLater()

@@ -106,3 +106,32 @@ def test_a_job_cancelled_as_its_runner_is_destroyed_reports_to_no_one(qtbot):
     shiboken6.delete(runner)  # what happens to a window's runner when the window is destroyed
     assert QThreadPool.globalInstance().waitForDone(5000)
     qtbot.wait(100)  # deliver the queued "cancelled" report: pytest-qt fails on any exception
+
+
+def test_cancel_is_offered_only_while_something_can_be_cancelled(qtbot, runner):
+    """A label write is not cancellable: while it runs alone the status bar's Cancel is off."""
+    from PySide6.QtWidgets import QStatusBar
+    from ui.controller import SessionController
+    from ui.panels.status_bar import JobStatus
+    bar, status = QStatusBar(), JobStatus()
+    qtbot.addWidget(bar)
+    status.attach(bar, runner, SessionController())
+    write_done, compute_done = threading.Event(), threading.Event()
+
+    def write(p, cancel):
+        write_done.wait(5)
+        return "written"
+
+    def compute(p, cancel):
+        compute_done.wait(5)
+        return "computed"
+    assert runner.run(write, None, "Saving", exclusive=False, cancellable=False)
+    assert status.isVisibleTo(bar) and not status.cancel_button.isEnabled() and not runner.can_cancel
+    assert runner.run(compute, None, "Computing")
+    assert status.cancel_button.isEnabled() and runner.can_cancel
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        compute_done.set()
+    assert runner.running == 1 and not status.cancel_button.isEnabled()
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        write_done.set()
+    assert runner.running == 0 and not status.isVisibleTo(bar)

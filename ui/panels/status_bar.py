@@ -50,8 +50,15 @@ class JobStatus(QWidget):
         self._description = description
         self.text.setText(description + "…")
         self.bar.setRange(0, 0)
-        self.cancel_button.setEnabled(True)
+        self._update_cancel()
         self.setVisible(True)
+
+    def _update_cancel(self) -> None:
+        # a label write (propagation, undo, import) must reach the file whole: no Cancel for it
+        can = self._runner is None or self._runner.can_cancel
+        self.cancel_button.setEnabled(can)
+        self.cancel_button.setToolTip("Stop the running task (Esc in the main window)" if can else
+                                      "Saving labels: this finishes by itself in a moment")
 
     def _progress(self, done: int, total: int, message: str) -> None:
         if total > 0:
@@ -66,3 +73,5 @@ class JobStatus(QWidget):
     def _finished(self) -> None:
         if self._runner is not None and self._runner.running == 0:
             self.setVisible(False)
+        else:
+            self._update_cancel()
