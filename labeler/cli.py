@@ -213,7 +213,7 @@ def cmd_import(args) -> int:
 
 
 def _by_name_note(rows: int) -> str:
-    return f" ({rows} rows named only a file name; each matched the one image of that name)" if rows else ""
+    return f" ({rows} rows named only a file name or id; each matched the one image of that name)" if rows else ""
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -313,7 +313,7 @@ class MainWindow(QMainWindow):
     def _imported(self, result) -> None:
         problems = result.problems
         text = f"Imported {result.imported} labels." + \
-            (f" {result.by_name_only} rows named only a file name; each was matched to the one image "
+            (f" {result.by_name_only} rows named only a file name or id; each was matched to the one image "
              f"with that name." if result.by_name_only else "") + \
             (f"\n\n{len(problems)} rows were not imported:\n" + "\n".join(problems[:20]) if problems else "")
         # open(), not exec(): this runs in the job's result callback, which must return at once
