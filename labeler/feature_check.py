@@ -241,7 +241,9 @@ def check_spaces(vectors: dict[str, np.ndarray], labels, current: str) -> Featur
         reason = (f"{best} separates the {n} human labels better: {scores[best]:.0%} vs {scores[current]:.0%} "
                   f"nearest-neighbour accuracy (z = {z[best]:.1f})")
         return FeatureCheck(current, scores, n, best, reason, z)
-    reason = f"keep {current}: best other ({best}) {scores[best]:.0%} vs {scores[current]:.0%}, z = {z[best]:.1f}"
+    reason = (f"keep the {current} features: no other space separates your {n} labels clearly better "
+              f"(best other, {best}: {scores[best]:.0%} vs {scores[current]:.0%} nearest-neighbour accuracy, "
+              f"z = {z[best]:.1f})")
     if clearly:
         reason = (f"keep the {current} features: they already separate your labels well above chance. "
                   f"{best} scores higher ({scores[best]:.0%} vs {scores[current]:.0%} nearest-neighbour "
