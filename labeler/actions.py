@@ -136,9 +136,9 @@ def import_job(session: "Session", csv_path: str, own_connection: bool = True) -
                            None if clusters is None else int(clusters[i]), None, round_index))
         if not events:
             return ImportResult(LabelAction([], {}, EventRows.of([], {})), problems)
-        images = len({row[0] for row in events})  # an image named twice: its last row wins
-        description = f"Import {images} labels from {os.path.basename(csv_path)}"
+        latest = {row[0]: row for row in events}  # an image named twice: its last row wins
+        description = f"Import {len(latest)} labels from {os.path.basename(csv_path)}"
         action_id = _with_store(shared, path, lambda store: store.record_action("import", description, events))
-        new = {row[0]: LabelEvent(*row, action_id) for row in events}
+        new = {i: LabelEvent(*row, action_id) for i, row in latest.items()}
         return ImportResult(LabelAction(list(new), new, EventRows.of(new, new)), problems, by_name_only)
     return job
