@@ -26,7 +26,6 @@ class JobStatus(QWidget):
         self.bar.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelJobButton")
-        self.cancel_button.setToolTip("Stop the running task (Esc in the main window)")
         self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
@@ -34,6 +33,7 @@ class JobStatus(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         self._runner = None
+        self._update_cancel()
         self.setVisible(False)
 
     def attach(self, status_bar: QStatusBar, runner, controller) -> None:
