@@ -304,13 +304,17 @@ def main(argv=None) -> str:
     sets = datasets(args.images, args.truth)
     lines = [f"Command: `python benchmarks/label_efficiency.py {' '.join(sys.argv[1:] if argv is None else argv)}`", ""]
     with truth_warnings_once():  # truth rows that name no image are said, once
+        print("\n".join(lines), flush=True)
         for label, data_for, per_seed_split in sets:
-            lines += compare(data_for, label, args.seeds, args.budget, per_seed_split)
-            print("\n".join(lines), flush=True)
+            # each table is printed once, as soon as it is measured
+            table = compare(data_for, label, args.seeds, args.budget, per_seed_split)
+            print("\n".join(table), flush=True)
+            lines += table
             if args.rounds > 0:  # the first table already gives ours without rounds
-                lines += rounds_and_calibration(data_for, label, args.seeds, args.budget, args.rounds, args.batch)
+                table = rounds_and_calibration(data_for, label, args.seeds, args.budget, args.rounds, args.batch)
+                print("\n".join(table), flush=True)
+                lines += table
     text = "\n".join(lines)
-    print(text)
     if args.out:
         tmp = args.out + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
