@@ -110,10 +110,10 @@ class JobRunner(QObject):
     def __init__(self, parent: Optional[QObject] = None, pool: Optional[QThreadPool] = None):
         super().__init__(parent)
         self._pool = pool or QThreadPool.globalInstance()
-        self._tasks: dict[int, tuple[_TaskSignals, CancelToken, bool]] = {}
+        # task id -> (signals, its cancel token or None when it cannot be cancelled, exclusive)
+        self._tasks: dict[int, tuple[_TaskSignals, Optional[CancelToken], bool]] = {}
         self._next_id = 0
         self._exclusive: Optional[int] = None
-        self._cancellable: set[int] = set()
 
     # ------------------------------------------------------------------ API
     @property
@@ -127,7 +127,7 @@ class JobRunner(QObject):
     @property
     def can_cancel(self) -> bool:
         """Whether ``cancel()`` would stop anything (a label write, for one, cannot be stopped)."""
-        return bool(self._cancellable)
+        return any(token is not None for _signals, token, _excl in self._tasks.values())
 
     def run(self, job: Callable, on_result: Optional[Callable[[Any], None]], description: str,
             on_error: Optional[Callable[[BaseException], None]] = None, exclusive: bool = True,
@@ -138,10 +138,8 @@ class JobRunner(QObject):
         self._next_id += 1
         signals = _TaskSignals()
         token = CancelToken()
-        # an uncancellable job's own token is never set: cancel() reaches only the stored one
-        self._tasks[task_id] = (signals, token if cancellable else CancelToken(), exclusive)
-        if cancellable:
-            self._cancellable.add(task_id)
+        # an uncancellable job's token is not kept, so cancel() never reaches it
+        self._tasks[task_id] = (signals, token if cancellable else None, exclusive)
         signals.progress.connect(self.progress)
         # A job cancelled while its runner is being destroyed (window closed, test torn down)
         # reports after the runner is gone: those reports have no one to go to.
@@ -159,7 +157,8 @@ class JobRunner(QObject):
 
     def cancel(self) -> None:
         for _signals, token, _excl in self._tasks.values():
-            token.cancel()
+            if token is not None:
+                token.cancel()
 
     def wait(self, msecs: int = 10000) -> bool:
         self.cancel()
@@ -170,7 +169,6 @@ class JobRunner(QObject):
         return shiboken6.isValid(self)
 
     def _finish(self, task_id: int) -> None:
-        self._cancellable.discard(task_id)
         entry = self._tasks.pop(task_id, None)
         if entry is not None:
             entry[0].deleteLater()
