@@ -118,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sets", nargs="+")
     parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--weight", type=float, default=0.5, help="weight of the patch codes in the join")
     parser.add_argument("--eps", type=float, default=0.1, help="added to a patch's variance before it is scaled")
     parser.add_argument("--atoms", type=int, default=200)
@@ -127,7 +128,7 @@ def main() -> None:
     for name in args.sets:
         root = os.path.join(SETS, name)
         runs = {"figure": [], "joined": []}
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             cache = args.cache or f"/tmp/labeler-patch-probe/{name}"
             data = images_data(os.path.join(root, "img"), read_truth_csv(os.path.join(root, "truth.csv")),
                                features="figure", seed=seed, cache_dir=cache)
