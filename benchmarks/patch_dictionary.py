@@ -78,9 +78,9 @@ class PatchCoder:
         return codes / np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-12)
 
 
-def joined_data(data, paths: list[str], args, seed: int):
+def joined_data(data, args, seed: int):
     """``data`` with the figure space joined to the patch codes (both in their invariant bases)."""
-    frame, n_pool = data.feature_params["frame"], len(data.y_pool)
+    paths, frame, n_pool = data.paths, data.feature_params["frame"], len(data.y_pool)
     load = lambda path: load_image(path, max_side=4 * MAP_SIDE)  # noqa: E731
     maps = np.stack([_framed_map(load(p), MAP_SIDE, frame) for p in paths])
     coder = PatchCoder(maps[:n_pool], args.patch, args.atoms, args.eps, seed)
@@ -98,22 +98,6 @@ def joined_data(data, paths: list[str], args, seed: int):
                    in_space=None)
 
 
-def split_paths(data, root: str, seed: int) -> list[str]:
-    """The pool's then the test part's image paths, in the rows' order (as ``images_data`` made them)."""
-    from labeler.scan import scan_folder
-    from labeler.simulate import _stratified_split, match_truth
-
-    scan = scan_folder(os.path.join(root, "img"))
-    truth = match_truth(read_truth_csv(os.path.join(root, "truth.csv")), scan.root, [r.path for r in scan.images])
-    images = [r for r in scan.images if r.path in truth]
-    labels = np.array([truth[r.path] for r in images])
-    pool, test = _stratified_split(labels, seed)
-    order = np.concatenate([np.sort(pool), np.sort(test)])
-    if not (labels[order[:len(data.y_pool)]] == data.y_pool).all():
-        raise RuntimeError("the split differs from images_data's")
-    return [os.path.join(scan.root, *images[i].path.split("/")) for i in order]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sets", nargs="+")
@@ -128,11 +112,11 @@ def main() -> None:
     for name in args.sets:
         root = os.path.join(SETS, name)
         runs = {"figure": [], "joined": []}
+        cache = args.cache or f"/tmp/labeler-patch-probe/{name}"
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            cache = args.cache or f"/tmp/labeler-patch-probe/{name}"
             data = images_data(os.path.join(root, "img"), read_truth_csv(os.path.join(root, "truth.csv")),
                                features="figure", seed=seed, cache_dir=cache)
-            for kind, d in (("figure", data), ("joined", joined_data(data, split_paths(data, root, seed), args, seed))):
+            for kind, d in (("figure", data), ("joined", joined_data(data, args, seed))):
                 r = simulate_once(d, budget=50, seed=seed, check_features=False)
                 runs[kind].append((r["test_accuracy"], r["label_accuracy"], r["estimated_accuracy"] - r["label_accuracy"]))
                 print(f"{name} seed {seed} {kind}: test {100 * r['test_accuracy']:.2f} labels "

@@ -40,6 +40,8 @@ class SimulationData:
     # None when the features do not come from an extractor (the book's raw digits)
     in_space: Optional[Callable[[str], tuple[np.ndarray, np.ndarray, str, dict]]] = None
     cache_dir: Optional[str] = None
+    # the image files of the pool's rows then the test part's (empty for the book's raw digits)
+    paths: list[str] = field(default_factory=list)
 
     def switched_to(self, space: str) -> "SimulationData":
         """The same pool and test part with features of ``space``."""
@@ -133,7 +135,7 @@ def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str
 
     X_pool, X_test, name, params = in_space(features)
     return SimulationData(pool_scan, X_pool, labels[pool], X_test, labels[test], name, params,
-                          in_space=in_space, cache_dir=cache_dir)
+                          in_space=in_space, cache_dir=cache_dir, paths=paths)
 
 
 def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, batch: int = 10, seed: int = 0,
