@@ -105,11 +105,13 @@ def _stratified_split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.nda
 
 
 def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str = "auto", seed: int = 0,
-                cache_dir: Optional[str] = None, progress=None, cancel=None) -> SimulationData:
+                cache_dir: Optional[str] = None, progress=None, cancel=None,
+                feature_params: Optional[dict] = None) -> SimulationData:
     """A folder of images with truth from a CSV or (truth=None) from each image's top-level folder.
 
     25 % of the images, stratified by class, are held out as the test part; features
-    are fitted on the pool only and then applied to the test part.
+    are fitted on the pool only and then applied to the test part.  ``feature_params`` go to
+    the extractor ``features`` (not to the spaces the feature check compares it with).
     """
     from .features import extract_features
     from .scan import scan_folder
@@ -128,12 +130,12 @@ def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str
     fit_rows = np.zeros(len(paths), dtype=bool)
     fit_rows[:len(pool)] = True
 
-    def in_space(name: str) -> tuple[np.ndarray, np.ndarray, str, dict]:
+    def in_space(name: str, **params) -> tuple[np.ndarray, np.ndarray, str, dict]:
         result = extract_features(paths, name, cache_dir=cache_dir, file_keys=keys, fit_rows=fit_rows,
-                                  random_state=seed, progress=progress, cancel=cancel)
+                                  random_state=seed, progress=progress, cancel=cancel, **params)
         return result.X[:len(pool)], result.X[len(pool):], result.name, result.params
 
-    X_pool, X_test, name, params = in_space(features)
+    X_pool, X_test, name, params = in_space(features, **(feature_params or {}))
     return SimulationData(pool_scan, X_pool, labels[pool], X_test, labels[test], name, params,
                           in_space=in_space, cache_dir=cache_dir, paths=paths)
 

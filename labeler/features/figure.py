@@ -128,7 +128,7 @@ class FigureExtractor:
     resolve_sample = FRAME_SAMPLE  # sample paths ``resolve`` wants (registry.resolved_extractor)
 
     def __init__(self, side: Optional[int] = None, frame: Optional[str] = None, edges: int = EDGE_SIDE,
-                 revision: int = MAP_REVISION) -> None:
+                 revision: int = MAP_REVISION, patches: int = 0) -> None:
         if frame not in (None,) + FRAMES:
             raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
         if int(edges) != 0 and int(edges) < 2 * EDGE_CELL:
@@ -136,6 +136,9 @@ class FigureExtractor:
         self.side = side
         self.frame = frame
         self.edges = int(edges)  # side of the map whose edge histograms are appended; 0: none
+        if int(patches) < 0:
+            raise ValueError(f"patches must be 0 (none) or a dictionary size, got {patches!r}")
+        self.patches = int(patches)  # atoms of the learned patch dictionary joined on (``patches.py``); 0: none
         # ``revision`` is accepted so stored parameters round-trip; the vectors are always
         # this code's, and params() says so
         del revision
@@ -145,7 +148,8 @@ class FigureExtractor:
 
     def _with(self, side, frame) -> dict:
         """This extractor's parameters with ``side`` and ``frame`` (and the map's revision)."""
-        return as_params(side=side, frame=frame, edges=self.edges, revision=MAP_REVISION)
+        extra = {"patches": self.patches} if self.patches else {}  # absent when off: older caches stay valid
+        return as_params(side=side, frame=frame, edges=self.edges, revision=MAP_REVISION, **extra)
 
     def resolve(self, sample_paths: list[str]) -> dict:
         if self.side is not None and self.frame is not None:
@@ -193,6 +197,10 @@ class FigureExtractor:
     def describe_image(self, image) -> np.ndarray:
         """The raw vector of an image already in memory (``invariance`` describes jittered copies)."""
         return self._describe(image, self.side or DEFAULT_SIDE, self.frame or "image", self.edges)
+
+    def patch_map(self, image, side: int) -> np.ndarray:
+        """The ``side`` x ``side`` figure map of an image in memory, in this extractor's frame."""
+        return _framed_map(image, side, self.frame or "image")
 
     @staticmethod
     def _describe(image, side: int, frame: str, edges: int = EDGE_SIDE) -> np.ndarray:

@@ -1,0 +1,149 @@
+"""A dictionary of small patches learned from the folder itself, joined to the figure space.
+
+The figure space describes a glyph by a fixed map and fixed edge histograms.  Here its
+PATCH_MAP px figure map is cut into every ``patch`` x ``patch`` patch (stride 1); each patch
+is brightness- and contrast-normalised (VARIANCE_FLOOR keeps a flat, noisy patch of background
+from being blown up to full contrast) and ZCA-whitened, a k-means dictionary of ``atoms``
+patches is learned on the fit rows, and each patch is coded by the "triangle" activation
+max(0, mean distance - distance to each atom), summed over the map's four quadrants,
+square-rooted and scaled to unit length (Coates, Lee and Ng 2011, "An analysis of
+single-layer networks in unsupervised feature learning").  ``join_patch_codes`` reduces the
+codes by PCA, sends them through the same jitter-invariant basis as the figure space, and
+appends them to it at CODE_WEIGHT (each part scaled to unit mean norm over the fit rows).
+
+Measured at stop 36 (benchmarks/RESULTS.md, "Stop 36"): on its own the dictionary is the
+better space only for random shapes; joined, it lifts handwriting, dark letters and shapes
+(+1 to +4.7 points at 4-8 seeds) and costs the sparsest letter set up to 1.75.  Off by
+default (``atoms`` 0) until it passes the adoption rule over 20 seeds.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+
+from labeler.types import CancelToken, ProgressCallback, check, report
+
+PATCH_MAP = 32          # side of the figure map the patches are cut from
+PATCH = 6               # patch side
+VARIANCE_FLOOR = 0.1    # added to a patch's variance before it is scaled to unit contrast
+WHITEN_FLOOR = 0.1      # added to the patch covariance's eigenvalues before whitening
+FIT_PATCHES = 100_000   # patches the whitening and the dictionary are learned from
+CODE_WEIGHT = 0.5       # the codes' weight in the join (the figure space's is 1)
+CODE_CHUNK = 200        # maps coded at a time (the activations of one chunk: ~145k x atoms)
+
+
+class PatchDictionary:
+    """fit(maps (n, s, s)) learns the dictionary; transform(maps) gives (n, 4 * atoms) codes."""
+
+    def __init__(self, atoms: int = 200, patch: int = PATCH, variance_floor: float = VARIANCE_FLOOR,
+                 random_state: int = 0) -> None:
+        self.atoms, self.patch, self.variance_floor, self.random_state = int(atoms), int(patch), variance_floor, random_state
+
+    def fit(self, maps: np.ndarray, cancel: Optional[CancelToken] = None) -> "PatchDictionary":
+        from sklearn.cluster import MiniBatchKMeans
+
+        rng = np.random.default_rng(self.random_state)
+        rows = self._patches(np.asarray(maps, dtype=np.float32)).reshape(-1, self.patch * self.patch)
+        rows = self._normalised(rows[rng.choice(len(rows), min(FIT_PATCHES, len(rows)), replace=False)])
+        check(cancel)
+        self.mean_ = rows.mean(axis=0)
+        values, vectors = np.linalg.eigh(np.cov(rows - self.mean_, rowvar=False))
+        self.whiten_ = vectors @ np.diag(1.0 / np.sqrt(np.maximum(values, 0.0) + WHITEN_FLOOR)) @ vectors.T
+        atoms = min(self.atoms, len(rows))
+        kmeans = MiniBatchKMeans(atoms, random_state=self.random_state, n_init=3, batch_size=4096)
+        self.atoms_ = kmeans.fit((rows - self.mean_) @ self.whiten_).cluster_centers_
+        return self
+
+    def transform(self, maps: np.ndarray, cancel: Optional[CancelToken] = None) -> np.ndarray:
+        maps = np.asarray(maps, dtype=np.float32)
+        out, squared = [], (self.atoms_ ** 2).sum(axis=1)[None]
+        for start in range(0, len(maps), CODE_CHUNK):
+            check(cancel)
+            grid = self._patches(maps[start:start + CODE_CHUNK])
+            n, g = grid.shape[:2]
+            z = (self._normalised(grid.reshape(-1, grid.shape[-1])) - self.mean_) @ self.whiten_
+            distance = np.sqrt(np.maximum((z ** 2).sum(axis=1)[:, None] - 2 * z @ self.atoms_.T + squared, 0.0))
+            active = np.maximum(0.0, distance.mean(axis=1, keepdims=True) - distance).reshape(n, g, g, -1)
+            h = g // 2
+            out.append(np.concatenate([active[:, :h, :h].sum((1, 2)), active[:, :h, h:].sum((1, 2)),
+                                       active[:, h:, :h].sum((1, 2)), active[:, h:, h:].sum((1, 2))], axis=1))
+        codes = np.sqrt(np.concatenate(out)) if out else np.zeros((0, 4 * len(self.atoms_)))
+        return codes / np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-12)
+
+    def _patches(self, maps: np.ndarray) -> np.ndarray:
+        view = np.lib.stride_tricks.sliding_window_view(maps, (self.patch, self.patch), axis=(1, 2))
+        return view.reshape(len(maps), view.shape[1], view.shape[2], self.patch * self.patch)
+
+    def _normalised(self, rows: np.ndarray) -> np.ndarray:
+        rows = rows - rows.mean(axis=1, keepdims=True)
+        return rows / np.sqrt(rows.var(axis=1, keepdims=True) + self.variance_floor)
+
+
+def join_patch_codes(X: np.ndarray, maps: np.ndarray, fit_idx: np.ndarray, atoms: int, paths: list[str],
+                     load: Callable, image_map: Callable[[object], np.ndarray], *, random_state: int = 0,
+                     progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None
+                     ) -> tuple[np.ndarray, dict]:
+    """``X`` (the figure space in its invariant basis) joined to the patch codes of ``maps``.
+
+    ``maps`` (n, PATCH_MAP, PATCH_MAP) are the images' figure maps in the figure space's frame;
+    ``image_map`` makes one from an image in memory (for the jittered copies), ``load`` reads
+    one file as the figure extractor does.  Only ``fit_idx`` rows shape the dictionary, the PCA
+    and the basis.
+    """
+    from labeler.features.invariance import invariant_features
+    from labeler.features.reduce import fitted_reduction
+
+    fit_idx = np.asarray(fit_idx, dtype=int)
+    report(progress, 0, 1, "Learning a dictionary of patches")
+    coder = PatchDictionary(atoms, random_state=random_state).fit(maps[fit_idx], cancel)
+    codes = coder.transform(maps, cancel)
+    fit_rows = np.zeros(len(codes), dtype=bool)
+    fit_rows[fit_idx] = True
+    reducer, components = fitted_reduction("figure", codes, random_state=random_state, fit_rows=fit_rows)
+    Z, _ = invariant_features(reducer(codes), paths, fit_idx, load,
+                              lambda image: coder.transform(image_map(image)[None])[0], reducer,
+                              random_state=random_state, progress=progress, cancel=cancel)
+
+    def unit_mean_norm(A: np.ndarray) -> np.ndarray:
+        A = np.asarray(A, dtype=np.float64)
+        scale = np.sqrt((A[fit_idx] ** 2).sum(axis=1).mean())
+        return A / scale if scale > 0 else A
+
+    joined = np.concatenate([unit_mean_norm(X), CODE_WEIGHT * unit_mean_norm(Z)], axis=1).astype(np.float32)
+    return joined, {"patch_atoms": len(coder.atoms_), "patch_components": components}
+
+
+class _FigureMaps:
+    """The PATCH_MAP px figure maps of the figure extractor ``figure`` (for ``compute_raw``'s
+    cache and worker threads): the same file reading and frame as its vectors."""
+
+    def __init__(self, figure) -> None:
+        self.figure = figure
+        self.name = "figure_map"
+
+    def params(self) -> dict:
+        params = dict(self.figure.params())
+        params.pop("patches", None)
+        return {**params, "map_side": PATCH_MAP}
+
+    def extract_one(self, path: str) -> np.ndarray:
+        return self.figure.patch_map(self.figure.load(path), PATCH_MAP).ravel()
+
+
+def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit_idx: np.ndarray, *,
+                        cache_dir: Optional[str], workers: int = 2, random_state: int = 0,
+                        progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None
+                        ) -> tuple[np.ndarray, dict]:
+    """``join_patch_codes`` for the figure extractor ``figure`` (its ``patches`` atoms), the
+    maps read (and cached under ``cache_dir``) like its vectors."""
+    from labeler.features.cache import FeatureCache
+    from labeler.features.runner import compute_raw
+
+    maps = _FigureMaps(figure)
+    cache = FeatureCache(cache_dir, maps.name, maps.params()) if cache_dir else None
+    raw, _ = compute_raw(maps, paths, keys, cache, workers=workers, progress=progress, cancel=cancel,
+                         message="Reading figure maps for the patch dictionary")
+    return join_patch_codes(X, raw.reshape(len(paths), PATCH_MAP, PATCH_MAP), fit_idx, figure.patches, paths,
+                            figure.load, lambda image: figure.patch_map(image, PATCH_MAP),
+                            random_state=random_state, progress=progress, cancel=cancel)

@@ -1,0 +1,79 @@
+"""The learned patch dictionary joined to the figure space (labeler.features.patches)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labeler.features import extract_features
+from labeler.features.figure import FigureExtractor
+from labeler.features.patches import PATCH_MAP, PatchDictionary
+from tests.core.test_invariance import _turned_letters
+
+
+def _stripes(n, vertical, rng):
+    """Maps of stripes of random period, phase and contrast, running one way."""
+    maps = []
+    for _ in range(n):
+        period, phase = rng.integers(3, 7), rng.uniform(0, 2 * np.pi)
+        wave = 0.5 + rng.uniform(0.2, 0.5) * np.sin(2 * np.pi * np.arange(PATCH_MAP) / period + phase)
+        m = np.tile(wave, (PATCH_MAP, 1)) if vertical else np.tile(wave[:, None], (1, PATCH_MAP))
+        maps.append(m + rng.normal(0, 0.05, m.shape))
+    return np.asarray(maps, dtype=np.float32)
+
+
+def test_codes_are_unit_length_reproducible_and_sized_by_the_dictionary():
+    rng = np.random.default_rng(0)
+    maps = np.concatenate([_stripes(20, True, rng), _stripes(20, False, rng)])
+    a = PatchDictionary(atoms=16, random_state=1).fit(maps)
+    b = PatchDictionary(atoms=16, random_state=1).fit(maps)
+    codes = a.transform(maps)
+    assert codes.shape == (40, 4 * 16)  # one histogram of atoms per quadrant
+    np.testing.assert_allclose(np.linalg.norm(codes, axis=1), 1.0, rtol=1e-6)
+    assert (codes >= 0).all()
+    np.testing.assert_array_equal(codes, b.transform(maps))
+
+
+def test_codes_tell_the_direction_of_stripes_whatever_their_period_and_contrast():
+    """Vertical and horizontal stripes of every period, phase and contrast: each map's most
+    similar other map (cosine of the codes) runs the same way."""
+    rng = np.random.default_rng(2)
+    maps = np.concatenate([_stripes(30, True, rng), _stripes(30, False, rng)])
+    kind = np.r_[np.zeros(30), np.ones(30)]
+    codes = PatchDictionary(atoms=24, random_state=0).fit(maps[::2]).transform(maps)  # fitted on half
+    similar = codes @ codes.T
+    np.fill_diagonal(similar, -np.inf)
+    assert (kind[similar.argmax(axis=1)] == kind).mean() == 1.0
+
+
+def test_the_figure_space_joined_to_patch_codes(tmp_path):
+    """``patches`` > 0 appends the codes (their own 50 columns after the figure space's);
+    the stored parameters name it only when on, so caches of the plain space stay valid."""
+    paths, labels = _turned_letters(tmp_path / "letters", 60)
+    plain = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), random_state=0)
+    joined = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), random_state=0, patches=32)
+    assert "patches" not in plain.params and joined.params["patches"] == 32
+    assert joined.info["patch_atoms"] == 32 and joined.X.dtype == np.float32
+    assert joined.X.shape == (60, plain.X.shape[1] + joined.info["patch_components"])
+    width = plain.X.shape[1]
+    # the figure part is the plain space scaled to unit mean norm; the codes weigh half as much
+    scale = np.sqrt((plain.X.astype(np.float64) ** 2).sum(axis=1).mean())
+    np.testing.assert_allclose(joined.X[:, :width], plain.X / scale, rtol=1e-4, atol=1e-6)
+    codes_norm = np.sqrt((joined.X[:, width:].astype(np.float64) ** 2).sum(axis=1).mean())
+    assert codes_norm == pytest.approx(0.5, rel=1e-3)
+    again = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), random_state=0, patches=32)
+    np.testing.assert_array_equal(again.X, joined.X)  # the maps come back from the cache unchanged
+
+
+def test_held_out_rows_never_shape_the_dictionary(tmp_path):
+    paths, _ = _turned_letters(tmp_path / "a", 50, seed=1)
+    other, _ = _turned_letters(tmp_path / "b", 15, seed=2)
+    fit = np.r_[np.ones(35, bool), np.zeros(15, bool)]
+    first = extract_features(paths, "figure", cache_dir=None, fit_rows=fit, random_state=3, patches=16)
+    second = extract_features(paths[:35] + other, "figure", cache_dir=None, fit_rows=fit, random_state=3,
+                              patches=16)
+    np.testing.assert_allclose(first.X[:35], second.X[:35], rtol=1e-4, atol=1e-5)
+
+
+def test_a_negative_dictionary_size_is_refused():
+    with pytest.raises(ValueError, match="patches"):
+        FigureExtractor(patches=-1)
