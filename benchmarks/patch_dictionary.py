@@ -16,16 +16,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from labeler.features import patches  # noqa: E402
+from labeler.features.cache import file_key  # noqa: E402
+from labeler.features.registry import make_extractor  # noqa: E402
 from labeler.label_csv import read_truth_csv  # noqa: E402
 from labeler.simulate import images_data, simulate_once  # noqa: E402
 
 SETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_scratch", "sets")
+
+
+def joined_data(data, atoms: int, seed: int, cache: str):
+    """``data`` in the figure space joined to ``atoms`` patch codes: what ``images_data(...,
+    feature_params={"patches": atoms})`` gives, without computing the figure space twice."""
+    figure = make_extractor("figure", **{**data.feature_params, "patches": atoms})
+    n_pool = len(data.y_pool)
+    X = np.concatenate([data.X_pool, data.X_test])
+    J, _ = patches.figure_with_patches(X, figure, data.paths, [file_key(p) for p in data.paths], np.arange(n_pool),
+                                       cache_dir=cache, random_state=seed)
+    return replace(data, X_pool=np.ascontiguousarray(J[:n_pool]), X_test=np.ascontiguousarray(J[n_pool:]),
+                   feature_params=figure.params(), in_space=None)
 
 
 def main() -> None:
@@ -44,9 +59,8 @@ def main() -> None:
         cache = args.cache or f"/tmp/labeler-patch-probe/{name}"
         truth = read_truth_csv(os.path.join(root, "truth.csv"))
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            for kind, params in (("figure", None), ("joined", {"patches": args.atoms})):
-                d = images_data(os.path.join(root, "img"), truth, features="figure", seed=seed, cache_dir=cache,
-                                feature_params=params)
+            data = images_data(os.path.join(root, "img"), truth, features="figure", seed=seed, cache_dir=cache)
+            for kind, d in (("figure", data), ("joined", joined_data(data, args.atoms, seed, cache))):
                 r = simulate_once(d, budget=50, seed=seed, check_features=False)
                 runs[kind].append((r["test_accuracy"], r["label_accuracy"], r["estimated_accuracy"] - r["label_accuracy"]))
                 print(f"{name} seed {seed} {kind}: test {100 * r['test_accuracy']:.2f} labels "
