@@ -261,7 +261,7 @@ def labelled_vectors(paths: list[str], keys: list[tuple[int, float]], rows: list
     ``extract_features`` resolves it, so the vectors land in (and come from) the same
     cache entries a later switch to that space reads.
     """
-    from labeler.features.cache import FeatureCache
+    from labeler.features.cache import raw_cache
     from labeler.features.registry import resolved_extractor
     from labeler.features.runner import compute_raw
     from labeler.types import Progress, check
@@ -271,7 +271,7 @@ def labelled_vectors(paths: list[str], keys: list[tuple[int, float]], rows: list
     for step, name in enumerate(names):
         check(cancel)
         extractor = resolved_extractor(name, paths, random_state)
-        cache = FeatureCache(cache_dir, name, extractor.params()) if cache_dir else None
+        cache = raw_cache(cache_dir, extractor)
         message = f"Checking features with the labels: {name} ({step + 1}/{len(names)})"
         relay = None if progress is None else (lambda p, m=message: progress(Progress(p.done, p.total, m)))
         out[name], _ = compute_raw(extractor, sub_paths, sub_keys, cache, workers=workers, cancel=cancel,

@@ -72,7 +72,7 @@ from typing import Optional
 import numpy as np
 
 from labeler.features.base import FeatureExtractor, sample_indices
-from labeler.features.cache import FeatureCache
+from labeler.features.cache import raw_cache
 from labeler.features.cnn import cnn_available
 from labeler.features.reduce import reduce_features
 from labeler.features.registry import resolved_extractor
@@ -125,7 +125,7 @@ def choose_extractor(
     for step, name in enumerate(order):
         check(cancel)
         extractor = resolved_extractor(name, paths, random_state)
-        cache = FeatureCache(cache_dir, name, extractor.params()) if cache_dir else None
+        cache = raw_cache(cache_dir, extractor)
         message = f"Choosing features: trying {name} ({step + 1}/{len(order)})"
         raws[name], _ = compute_raw(
             extractor, sample_paths, sample_keys, cache, workers=workers, cancel=cancel,

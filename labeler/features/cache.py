@@ -43,6 +43,15 @@ def _atomic_write(path: str, write) -> None:
         raise
 
 
+def raw_cache(cache_dir: Optional[str], extractor) -> Optional["FeatureCache"]:
+    """The cache of ``extractor``'s raw vectors under ``cache_dir`` (None: no cache), keyed by
+    the parameters that shape them (``raw_params`` where an extractor has steps after them)."""
+    if not cache_dir:
+        return None
+    params = extractor.raw_params() if hasattr(extractor, "raw_params") else extractor.params()
+    return FeatureCache(cache_dir, extractor.name, params)
+
+
 class FeatureCache:
     """Raw vectors of one extractor configuration, keyed by (path, size, mtime)."""
 

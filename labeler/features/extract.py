@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 
 from labeler.features.base import FeatureError, FeatureResult
-from labeler.features.cache import FeatureCache, file_key
+from labeler.features.cache import file_key, raw_cache
 from labeler.features.invariance import invariant_features
 from labeler.features.reduce import fitted_reduction
 from labeler.features.registry import make_extractor, resolved_extractor
@@ -77,7 +77,7 @@ def extract_features(
         extractor = resolved_extractor(extractor_name, fit_paths, random_state, **params)
 
     name = extractor.name
-    cache = FeatureCache(cache_dir, name, extractor.params()) if cache_dir else None
+    cache = raw_cache(cache_dir, extractor)
     raw, computed = compute_raw(
         extractor, paths, keys, cache, workers=workers, progress=progress, cancel=cancel,
         message=f"Computing {name} features",

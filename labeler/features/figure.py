@@ -20,6 +20,7 @@ from PIL import Image
 from skimage.feature import hog
 
 from labeler.features.base import as_params, fit_long_side, load_image, readable_images, square_resize
+from labeler.features.patches import PATCH_ATOMS
 from labeler.features.pixels import DEFAULT_SIDE, thumbnail_side
 
 # Below this 99th-percentile colour distance (RGB in 0..1) an image is a blank: all zeros.
@@ -128,7 +129,7 @@ class FigureExtractor:
     resolve_sample = FRAME_SAMPLE  # sample paths ``resolve`` wants (registry.resolved_extractor)
 
     def __init__(self, side: Optional[int] = None, frame: Optional[str] = None, edges: int = EDGE_SIDE,
-                 revision: int = MAP_REVISION, patches: int = 0) -> None:
+                 revision: Optional[int] = None, patches: Optional[int] = None) -> None:
         if frame not in (None,) + FRAMES:
             raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}")
         if int(edges) != 0 and int(edges) < 2 * EDGE_CELL:
@@ -136,20 +137,28 @@ class FigureExtractor:
         self.side = side
         self.frame = frame
         self.edges = int(edges)  # side of the map whose edge histograms are appended; 0: none
+        if patches is None:
+            # parameters stored before the dictionary existed name a revision and no patches:
+            # they mean none, so a session reopened from them gets back its own space
+            patches = 0 if revision is not None else PATCH_ATOMS
         if int(patches) < 0:
             raise ValueError(f"patches must be 0 (none) or a dictionary size, got {patches!r}")
         self.patches = int(patches)  # atoms of the learned patch dictionary joined on (``patches.py``); 0: none
-        # ``revision`` is accepted so stored parameters round-trip; the vectors are always
-        # this code's, and params() says so
-        del revision
+        # ``revision`` is otherwise accepted so stored parameters round-trip; the vectors are
+        # always this code's, and params() says so
 
     def params(self) -> dict:
         return self._with(self.side, self.frame)
 
     def _with(self, side, frame) -> dict:
         """This extractor's parameters with ``side`` and ``frame`` (and the map's revision)."""
-        extra = {"patches": self.patches} if self.patches else {}  # absent when off: older caches stay valid
-        return as_params(side=side, frame=frame, edges=self.edges, revision=MAP_REVISION, **extra)
+        return as_params(side=side, frame=frame, edges=self.edges, revision=MAP_REVISION, patches=self.patches)
+
+    def raw_params(self) -> dict:
+        """The parameters of the raw vectors (the cache's key): the dictionary is learned after them."""
+        params = self.params()
+        del params["patches"]
+        return params
 
     def resolve(self, sample_paths: list[str]) -> dict:
         if self.side is not None and self.frame is not None:

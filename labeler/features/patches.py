@@ -31,6 +31,11 @@ WHITEN_FLOOR = 0.1      # added to the patch covariance's eigenvalues before whi
 FIT_PATCHES = 100_000   # patches the whitening and the dictionary are learned from
 CODE_WEIGHT = 0.5       # the codes' weight in the join (the figure space's is 1)
 CODE_CHUNK = 200        # maps coded at a time (the activations of one chunk: ~145k x atoms)
+# The figure space's dictionary size by default (the figure extractor's ``patches``): one size
+# for every folder, chosen at stop 37 on four sets over 16 seeds (100 against 200: the sparsest
+# letters 0.1 against -1.0, handwriting +3.8 / +2.5, dark letters +1.9 / +2.3, shapes -0.3 / +0.7)
+# and then measured on all 23 figure-space sets at 20 seeds (benchmarks/RESULTS.md, "Stop 37").
+PATCH_ATOMS = 100
 
 
 class PatchDictionary:
@@ -95,6 +100,8 @@ def join_patch_codes(X: np.ndarray, maps: np.ndarray, fit_idx: np.ndarray, atoms
     from labeler.features.reduce import fitted_reduction
 
     fit_idx = np.asarray(fit_idx, dtype=int)
+    if len(fit_idx) == 0:
+        return X, {"patch_atoms": 0}
     report(progress, 0, 1, "Learning a dictionary of patches")
     coder = PatchDictionary(atoms, random_state=random_state).fit(maps[fit_idx], cancel)
     codes = coder.transform(maps, cancel)
@@ -123,9 +130,7 @@ class _FigureMaps:
         self.name = "figure_map"
 
     def params(self) -> dict:
-        params = dict(self.figure.params())
-        params.pop("patches", None)
-        return {**params, "map_side": PATCH_MAP}
+        return {**self.figure.raw_params(), "map_side": PATCH_MAP}
 
     def extract_one(self, path: str) -> np.ndarray:
         return self.figure.patch_map(self.figure.load(path), PATCH_MAP).ravel()
@@ -137,11 +142,11 @@ def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit
                         ) -> tuple[np.ndarray, dict]:
     """``join_patch_codes`` for the figure extractor ``figure`` (its ``patches`` atoms), the
     maps read (and cached under ``cache_dir``) like its vectors."""
-    from labeler.features.cache import FeatureCache
+    from labeler.features.cache import raw_cache
     from labeler.features.runner import compute_raw
 
     maps = _FigureMaps(figure)
-    cache = FeatureCache(cache_dir, maps.name, maps.params()) if cache_dir else None
+    cache = raw_cache(cache_dir, maps)
     raw, _ = compute_raw(maps, paths, keys, cache, workers=workers, progress=progress, cancel=cancel,
                          message="Reading figure maps for the patch dictionary")
     return join_patch_codes(X, raw.reshape(len(paths), PATCH_MAP, PATCH_MAP), fit_idx, figure.patches, paths,

@@ -69,9 +69,9 @@ def test_turned_look_alike_letters_are_told_apart_better(tmp_path, monkeypatch):
     letter more often in the invariant basis than in the plain figure space (whole-image
     frame: the box frame would take out place and size, and 5 letters would be too easy)."""
     paths, labels = _turned_letters(tmp_path / "letters", 100)
-    on = extract_features(paths, "figure", cache_dir=None, random_state=0, frame="image", side=16)
+    on = extract_features(paths, "figure", cache_dir=None, random_state=0, frame="image", side=16, patches=0)
     monkeypatch.setattr(extract_mod, "INVARIANT", frozenset())
-    off = extract_features(paths, "figure", cache_dir=None, random_state=0, frame="image", side=16)
+    off = extract_features(paths, "figure", cache_dir=None, random_state=0, frame="image", side=16, patches=0)
     assert on.info["invariance"] == "jitter" and "invariance" not in off.info
     assert on.X.shape == off.X.shape and on.X.dtype == np.float32
     plain, invariant = _one_nn_accuracy(off.X, labels), _one_nn_accuracy(on.X, labels)
@@ -92,8 +92,8 @@ def test_held_out_rows_never_shape_the_basis(tmp_path):
 
 def test_too_few_images_keep_the_plain_features(tmp_path, monkeypatch):
     paths, _ = _turned_letters(tmp_path / "few", MIN_SAMPLE - 1)
-    on = extract_features(paths, "figure", cache_dir=None)
+    on = extract_features(paths, "figure", cache_dir=None, patches=0)
     monkeypatch.setattr(extract_mod, "INVARIANT", frozenset())
-    off = extract_features(paths, "figure", cache_dir=None)
+    off = extract_features(paths, "figure", cache_dir=None, patches=0)
     assert on.info["invariance"] == "skipped"
     np.testing.assert_array_equal(on.X, off.X)

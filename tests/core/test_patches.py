@@ -6,7 +6,7 @@ import pytest
 
 from labeler.features import extract_features
 from labeler.features.figure import FigureExtractor
-from labeler.features.patches import PATCH_MAP, PatchDictionary
+from labeler.features.patches import PATCH_ATOMS, PATCH_MAP, PatchDictionary
 from tests.core.test_invariance import _turned_letters
 
 
@@ -46,12 +46,13 @@ def test_codes_tell_the_direction_of_stripes_whatever_their_period_and_contrast(
 
 
 def test_the_figure_space_joined_to_patch_codes(tmp_path):
-    """``patches`` > 0 appends the codes (their own 50 columns after the figure space's);
-    the stored parameters name it only when on, so caches of the plain space stay valid."""
+    """``patches`` > 0 appends the codes (their own columns after the figure space's); the
+    figure space's raw vectors are cached under the same key with or without them."""
     paths, labels = _turned_letters(tmp_path / "letters", 60)
-    plain = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), random_state=0)
+    plain = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), random_state=0, patches=0)
     joined = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), random_state=0, patches=32)
-    assert "patches" not in plain.params and joined.params["patches"] == 32
+    assert plain.params["patches"] == 0 and joined.params["patches"] == 32
+    assert plain.info["computed"] == 60 and joined.info["computed"] == 0  # the raw vectors came from the cache
     assert joined.info["patch_atoms"] == 32 and joined.X.dtype == np.float32
     assert joined.X.shape == (60, plain.X.shape[1] + joined.info["patch_components"])
     width = plain.X.shape[1]
@@ -74,6 +75,23 @@ def test_held_out_rows_never_shape_the_dictionary(tmp_path):
     np.testing.assert_allclose(first.X[:35], second.X[:35], rtol=1e-4, atol=1e-5)
 
 
+def test_parameters_stored_before_the_dictionary_mean_none():
+    """A session saved before the dictionary existed stored a revision and no ``patches``:
+    rebuilt from them, its figure space is the one it was clustered in."""
+    old = {"side": 16, "frame": "box", "edges": 32, "revision": 2}
+    assert FigureExtractor(**old).patches == 0
+    assert FigureExtractor().patches == PATCH_ATOMS > 0
+    resolved = FigureExtractor(side=16, frame="box").params()
+    assert FigureExtractor(**resolved).patches == PATCH_ATOMS  # new parameters round-trip
+
+
 def test_a_negative_dictionary_size_is_refused():
     with pytest.raises(ValueError, match="patches"):
         FigureExtractor(patches=-1)
+
+
+def test_one_image_still_gets_a_dictionary_and_none_gets_nothing(tmp_path):
+    paths, _ = _turned_letters(tmp_path / "one", 1)
+    one = extract_features(paths, "figure", cache_dir=None)
+    assert one.X.shape[0] == 1 and np.isfinite(one.X).all() and one.info["patch_atoms"] == PATCH_ATOMS
+    assert extract_features([], "figure", cache_dir=None).X.shape[0] == 0
