@@ -60,11 +60,13 @@ class PatchDictionary:
         self.atoms_ = kmeans.fit((rows - self.mean_) @ self.whiten_).cluster_centers_
         return self
 
-    def transform(self, maps: np.ndarray, cancel: Optional[CancelToken] = None) -> np.ndarray:
+    def transform(self, maps: np.ndarray, cancel: Optional[CancelToken] = None,
+                  progress: Optional[ProgressCallback] = None) -> np.ndarray:
         maps = np.asarray(maps, dtype=np.float32)
         out, squared = [], (self.atoms_ ** 2).sum(axis=1)[None]
         for start in range(0, len(maps), CODE_CHUNK):
             check(cancel)
+            report(progress, start, len(maps), "Describing images by their patches")
             grid = self._patches(maps[start:start + CODE_CHUNK])
             n, g = grid.shape[:2]
             z = (self._normalised(grid.reshape(-1, grid.shape[-1])) - self.mean_) @ self.whiten_
@@ -104,7 +106,7 @@ def join_patch_codes(X: np.ndarray, maps: np.ndarray, fit_idx: np.ndarray, atoms
         return X, {"patch_atoms": 0}
     report(progress, 0, 1, "Learning a dictionary of patches")
     coder = PatchDictionary(atoms, random_state=random_state).fit(maps[fit_idx], cancel)
-    codes = coder.transform(maps, cancel)
+    codes = coder.transform(maps, cancel, progress)
     fit_rows = np.zeros(len(codes), dtype=bool)
     fit_rows[fit_idx] = True
     reducer, components = fitted_reduction("figure", codes, random_state=random_state, fit_rows=fit_rows)
