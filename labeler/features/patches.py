@@ -49,8 +49,12 @@ class PatchDictionary:
         from sklearn.cluster import MiniBatchKMeans
 
         rng = np.random.default_rng(self.random_state)
-        rows = self._patches(np.asarray(maps, dtype=np.float32)).reshape(-1, self.patch * self.patch)
-        rows = self._normalised(rows[rng.choice(len(rows), min(FIT_PATCHES, len(rows)), replace=False)])
+        # a view, and only the sampled patches copied: all of 100k maps' patches would be 10 GB
+        grid = np.lib.stride_tricks.sliding_window_view(np.asarray(maps, dtype=np.float32), (self.patch, self.patch),
+                                                        axis=(1, 2))
+        total = int(np.prod(grid.shape[:3]))
+        picked = np.unravel_index(rng.choice(total, min(FIT_PATCHES, total), replace=False), grid.shape[:3])
+        rows = self._normalised(grid[picked].reshape(-1, self.patch * self.patch))
         check(cancel)
         self.mean_ = rows.mean(axis=0)
         values, vectors = np.linalg.eigh(np.cov(rows - self.mean_, rowvar=False))
@@ -79,6 +83,7 @@ class PatchDictionary:
         return codes / np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-12)
 
     def _patches(self, maps: np.ndarray) -> np.ndarray:
+        """(n, g, g, patch * patch): every patch of every map (a copy: code a chunk at a time)."""
         view = np.lib.stride_tricks.sliding_window_view(maps, (self.patch, self.patch), axis=(1, 2))
         return view.reshape(len(maps), view.shape[1], view.shape[2], self.patch * self.patch)
 
