@@ -6,7 +6,9 @@ recipe on raw pixels of coloured digits gets 9-15 %). Here each pixel becomes it
 distance from the background colour (the median colour of the image's border), divided by
 the image's 99th-percentile distance, so a faint and a bold figure look alike; then
 flattened like ``pixels``, scaled to unit length, and followed by the gradient histograms
-(HOG) of the same map at half that length (PCA follows in ``extract_features``). On photos and textures
+(HOG) of the same map at half that length (PCA follows in ``extract_features``, then the
+jitter-invariant basis, then the join to a patch dictionary learned from the folder: ``patches``,
+see ``patches.py``). On photos and textures
 there is no plain background and these vectors cluster poorly; ``auto`` then keeps another
 space, because it scores every candidate by how clearly it clusters.
 """
