@@ -69,8 +69,8 @@ def main() -> None:
                 r = simulate_once(d, budget=50, seed=seed, check_features=False)
                 ceiling = SVC(C=10, gamma="scale", random_state=0).fit(d.X_pool, d.y_pool).score(
                     d.X_test, d.y_test) if args.ceiling else np.nan
-                runs[kind].append((r["test_accuracy"], r["label_accuracy"], r["estimated_accuracy"] - r["label_accuracy"],
-                                   ceiling))
+                bias = r["estimated_accuracy"] - r["label_accuracy"]
+                runs[kind].append((r["test_accuracy"], r["label_accuracy"], bias, ceiling))
                 print(f"{name} seed {seed} {kind}: test {100 * r['test_accuracy']:.2f} labels "
                       f"{100 * r['label_accuracy']:.2f}", file=sys.stderr, flush=True)
         cells = []

@@ -38,10 +38,11 @@ def extract_features(
     are cached under ``cache_dir`` (None = no cache). ``params`` go to the extractor
     (e.g. ``vectors_file``/``paths_file`` for "embeddings"); "auto" takes none.
     pixels, figure and hog are reduced by PCA to at most 50 components, and figure is then
-    re-expressed in its jitter-invariant basis (``invariance``); cnn and embeddings are
+    re-expressed in its jitter-invariant basis (``invariance``) and joined to the codes of a
+    patch dictionary learned from the images (``patches``); cnn and embeddings are
     returned as they are. Raises ``Cancelled`` when ``cancel`` is set, and
     ``FeatureError`` for unreadable images or missing embeddings. ``fit_rows`` (boolean
-    mask) restricts every data-driven choice (auto's sample, PCA, the invariant basis) to
+    mask) restricts every data-driven choice (auto's sample, PCA, the invariant basis, the dictionary) to
     those rows.
     """
     started = time.perf_counter()

@@ -43,7 +43,8 @@ class PatchDictionary:
 
     def __init__(self, atoms: int = 200, patch: int = PATCH, variance_floor: float = VARIANCE_FLOOR,
                  random_state: int = 0) -> None:
-        self.atoms, self.patch, self.variance_floor, self.random_state = int(atoms), int(patch), variance_floor, random_state
+        self.atoms, self.patch = int(atoms), int(patch)
+        self.variance_floor, self.random_state = variance_floor, random_state
 
     def fit(self, maps: np.ndarray, cancel: Optional[CancelToken] = None) -> "PatchDictionary":
         from sklearn.cluster import MiniBatchKMeans
