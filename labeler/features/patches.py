@@ -43,7 +43,7 @@ PATCH_ATOMS = 100
 class PatchDictionary:
     """fit(maps (n, s, s)) learns the dictionary; transform(maps) gives (n, 4 * atoms) codes."""
 
-    def __init__(self, atoms: int = 200, patch: int = PATCH, variance_floor: float = VARIANCE_FLOOR,
+    def __init__(self, atoms: int = PATCH_ATOMS, patch: int = PATCH, variance_floor: float = VARIANCE_FLOOR,
                  random_state: int = 0) -> None:
         self.atoms, self.patch = int(atoms), int(patch)
         self.variance_floor, self.random_state = variance_floor, random_state
