@@ -86,15 +86,18 @@ def extract_features(
     check(cancel)
     reducer, components = fitted_reduction(name, raw, random_state=random_state, fit_rows=fit_rows)
     X = reducer(raw)
+    jittered: dict = {}  # the basis's jittered copies, described again by the patch codes
     if name in INVARIANT and hasattr(extractor, "describe_image"):
         X, invariance_info = invariant_features(X, paths, fit_idx, extractor.load, extractor.describe_image, reducer,
-                                                random_state=random_state, progress=progress, cancel=cancel)
+                                                random_state=random_state, progress=progress, cancel=cancel,
+                                                copies=jittered)
         info.update(invariance_info)
     if getattr(extractor, "patches", 0):
         from labeler.features.patches import figure_with_patches
 
         X, patch_info = figure_with_patches(X, extractor, paths, keys, fit_idx, cache_dir=cache_dir, workers=workers,
-                                            random_state=random_state, progress=progress, cancel=cancel)
+                                            random_state=random_state, progress=progress, cancel=cancel,
+                                            copies=jittered)
         info.update(patch_info)
     info.update(
         raw_dim=int(raw.shape[1]) if raw.ndim == 2 else 0,

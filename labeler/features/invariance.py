@@ -84,33 +84,42 @@ def invariant_basis(X_fit: np.ndarray, S_w: np.ndarray) -> tuple[np.ndarray, np.
 def invariant_features(X: np.ndarray, paths: list[str], fit_idx: np.ndarray,
                        load: Callable[[str], Image.Image], describe: Callable[[Image.Image], np.ndarray],
                        reduce: Callable[[np.ndarray], np.ndarray], *, random_state: int = 0,
-                       progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None
-                       ) -> tuple[np.ndarray, dict]:
+                       progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                       copies: Optional[dict] = None) -> tuple[np.ndarray, dict]:
     """``X`` re-expressed in the jitter-invariant basis, and what was done (``info``).
 
     ``fit_idx``: rows that may shape the basis (a held-out test part never does); ``load``
     reads one image as the extractor does, ``describe`` turns an image into a raw vector and
     ``reduce`` raw vectors into rows of ``X`` (the PCA fitted by ``extract_features``).
     Unreadable images are left out of the sample; with fewer than MIN_SAMPLE readable ones
-    ``X`` is returned unchanged.
+    ``X`` is returned unchanged.  ``copies`` (row -> its jittered images), when given, is filled
+    with the copies made and supplies any already there: a second description of the same
+    images (the patch codes) reuses the first one's copies instead of reading and jittering
+    them again (the same rows and random draws, so the same copies).
     """
     rng = np.random.default_rng(random_state)
     fit_idx = np.asarray(fit_idx, dtype=int)
     sample = np.sort(rng.permutation(fit_idx)[:SAMPLE]) if len(fit_idx) > SAMPLE else fit_idx
-    copies = []
+    described = []
     for done, i in enumerate(sample):
         check(cancel)
-        try:
-            image = load(paths[i])
-        except FeatureError:  # unreadable files were already reported by the extraction; skip
-            continue
-        copies.append(np.stack([describe(jitter(image, rng)) for _ in range(COPIES)]))
+        if copies is not None and i in copies:
+            images = copies[i]
+        else:
+            try:
+                image = load(paths[i])
+            except FeatureError:  # unreadable files were already reported by the extraction; skip
+                continue
+            images = [jitter(image, rng) for _ in range(COPIES)]
+            if copies is not None:
+                copies[i] = images
+        described.append(np.stack([describe(im) for im in images]))
         if done % 25 == 0:
             report(progress, done, len(sample), "Learning which changes do not matter")
     report(progress, len(sample), len(sample), "Learning which changes do not matter")
-    if len(copies) < MIN_SAMPLE:
-        return X, {"invariance": "skipped", "invariance_sample": len(copies)}
-    raw = np.stack(copies)
+    if len(described) < MIN_SAMPLE:
+        return X, {"invariance": "skipped", "invariance_sample": len(described)}
+    raw = np.stack(described)
     n, c, _ = raw.shape
     reduced = np.asarray(reduce(raw.reshape(n * c, -1)), dtype=np.float64).reshape(n, c, -1)
     V, ratios = invariant_basis(np.asarray(X, dtype=np.float64)[fit_idx], nuisance_scatter(reduced))

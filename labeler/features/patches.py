@@ -97,14 +97,14 @@ class PatchDictionary:
 
 def join_patch_codes(X: np.ndarray, maps: np.ndarray, fit_idx: np.ndarray, atoms: int, paths: list[str],
                      load: Callable, image_map: Callable[[object], np.ndarray], *, random_state: int = 0,
-                     progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None
-                     ) -> tuple[np.ndarray, dict]:
+                     progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                     copies: Optional[dict] = None) -> tuple[np.ndarray, dict]:
     """``X`` (the figure space in its invariant basis) joined to the patch codes of ``maps``.
 
     ``maps`` (n, PATCH_MAP, PATCH_MAP) are the images' figure maps in the figure space's frame;
     ``image_map`` makes one from an image in memory (for the jittered copies), ``load`` reads
     one file as the figure extractor does.  Only ``fit_idx`` rows shape the dictionary, the PCA
-    and the basis.
+    and the basis.  ``copies``: the figure space's jittered copies (``invariant_features``), reused.
     """
     from labeler.features.invariance import invariant_features
     from labeler.features.reduce import fitted_reduction
@@ -120,7 +120,7 @@ def join_patch_codes(X: np.ndarray, maps: np.ndarray, fit_idx: np.ndarray, atoms
     reducer, components = fitted_reduction("figure", codes, random_state=random_state, fit_rows=fit_rows)
     Z, _ = invariant_features(reducer(codes), paths, fit_idx, load,
                               lambda image: coder.transform(image_map(image)[None])[0], reducer,
-                              random_state=random_state, progress=progress, cancel=cancel)
+                              random_state=random_state, progress=progress, cancel=cancel, copies=copies)
 
     def unit_mean_norm(A: np.ndarray) -> np.ndarray:
         A = np.asarray(A, dtype=np.float64)
@@ -148,8 +148,8 @@ class _FigureMaps:
 
 def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit_idx: np.ndarray, *,
                         cache_dir: Optional[str], workers: int = 2, random_state: int = 0,
-                        progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None
-                        ) -> tuple[np.ndarray, dict]:
+                        progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                        copies: Optional[dict] = None) -> tuple[np.ndarray, dict]:
     """``join_patch_codes`` for the figure extractor ``figure`` (its ``patches`` atoms), the
     maps read (and cached under ``cache_dir``) like its vectors."""
     from labeler.features.cache import raw_cache
@@ -161,4 +161,4 @@ def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit
                          message="Reading figure maps for the patch dictionary")
     return join_patch_codes(X, raw.reshape(len(paths), PATCH_MAP, PATCH_MAP), fit_idx, figure.patches, paths,
                             figure.load, lambda image: figure.patch_map(image, PATCH_MAP),
-                            random_state=random_state, progress=progress, cancel=cancel)
+                            random_state=random_state, progress=progress, cancel=cancel, copies=copies)
