@@ -97,3 +97,27 @@ def test_too_few_images_keep_the_plain_features(tmp_path, monkeypatch):
     off = extract_features(paths, "figure", cache_dir=None, patches=0)
     assert on.info["invariance"] == "skipped"
     np.testing.assert_array_equal(on.X, off.X)
+
+
+def test_a_second_description_reuses_the_jittered_copies(tmp_path):
+    """``copies`` made by one call are what a second call describes: it reads no file and gets
+    what it would have got by reading and jittering them itself."""
+    from PIL import Image as PILImage
+
+    from labeler.features.invariance import invariant_features
+
+    paths, _ = _turned_letters(tmp_path / "c", 30, seed=4)
+    load = lambda p: PILImage.open(p).convert("RGB")  # noqa: E731
+    describe = lambda im: np.asarray(im.convert("L").resize((8, 8)), dtype=np.float64).ravel()  # noqa: E731
+    X = np.stack([describe(load(p)) for p in paths])
+    fit = np.arange(len(paths))
+    copies: dict = {}
+    first, _ = invariant_features(X, paths, fit, load, describe, lambda r: r, random_state=2, copies=copies)
+    assert sorted(copies) == list(fit) and all(len(v) == 4 for v in copies.values())
+
+    def unreadable(path):
+        raise AssertionError("a reused copy was read again")
+    again, _ = invariant_features(X, paths, fit, unreadable, describe, lambda r: r, random_state=2, copies=copies)
+    fresh, _ = invariant_features(X, paths, fit, load, describe, lambda r: r, random_state=2)
+    np.testing.assert_array_equal(again, fresh)
+    np.testing.assert_array_equal(first, fresh)
