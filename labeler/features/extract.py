@@ -86,7 +86,8 @@ def extract_features(
     check(cancel)
     reducer, components = fitted_reduction(name, raw, random_state=random_state, fit_rows=fit_rows)
     X = reducer(raw)
-    jittered: dict = {}  # the basis's jittered copies, described again by the patch codes
+    # the basis's jittered copies, kept only when the patch codes will describe them again
+    jittered: Optional[dict] = {} if getattr(extractor, "patches", 0) else None
     if name in INVARIANT and hasattr(extractor, "describe_image"):
         X, invariance_info = invariant_features(X, paths, fit_idx, extractor.load, extractor.describe_image, reducer,
                                                 random_state=random_state, progress=progress, cancel=cancel,
