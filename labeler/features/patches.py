@@ -70,20 +70,32 @@ class PatchDictionary:
     def transform(self, maps: np.ndarray, cancel: Optional[CancelToken] = None,
                   progress: Optional[ProgressCallback] = None) -> np.ndarray:
         maps = np.asarray(maps, dtype=np.float32)
-        out, squared = [], (self.atoms_ ** 2).sum(axis=1)[None]
+        codes = np.zeros((len(maps), 4 * len(self.atoms_)))
+        squared = (self.atoms_ ** 2).sum(axis=1)[None]
         for start in range(0, len(maps), CODE_CHUNK):
             check(cancel)
             report(progress, start, len(maps), "Describing images by their patches")
-            grid = self._patches(maps[start:start + CODE_CHUNK])
-            n, g = grid.shape[:2]
-            z = (self._normalised(grid.reshape(-1, grid.shape[-1])) - self.mean_) @ self.whiten_
-            distance = np.sqrt(np.maximum((z ** 2).sum(axis=1)[:, None] - 2 * z @ self.atoms_.T + squared, 0.0))
-            active = np.maximum(0.0, distance.mean(axis=1, keepdims=True) - distance).reshape(n, g, g, -1)
-            h = g // 2
-            out.append(np.concatenate([active[:, :h, :h].sum((1, 2)), active[:, :h, h:].sum((1, 2)),
-                                       active[:, h:, :h].sum((1, 2)), active[:, h:, h:].sum((1, 2))], axis=1))
-        codes = np.sqrt(np.concatenate(out)) if out else np.zeros((0, 4 * len(self.atoms_)))
+            for i, image_map in enumerate(maps[start:start + CODE_CHUNK], start):
+                codes[i] = self._code(image_map, squared)
+        codes = np.sqrt(codes)
         return codes / np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-12)
+
+    def _code(self, image_map: np.ndarray, squared: np.ndarray) -> np.ndarray:
+        """One map's quadrant sums of the triangle activation.  A map at a time and in place:
+        the activations of many maps at once outgrow the processor's caches and run slower."""
+        grid = self._patches(image_map[None])[0]
+        g = grid.shape[0]
+        z = (self._normalised(grid.reshape(-1, grid.shape[-1])) - self.mean_) @ self.whiten_
+        distance = z @ self.atoms_.T  # |z|^2 - 2 z.a + |a|^2, the same operations as written out
+        distance *= -2
+        distance += (z ** 2).sum(axis=1)[:, None]
+        distance += squared
+        np.sqrt(np.maximum(distance, 0.0, out=distance), out=distance)
+        active = np.subtract(distance.mean(axis=1, keepdims=True), distance, out=distance)
+        active = np.maximum(active, 0.0, out=active).reshape(g, g, -1)
+        h = g // 2
+        return np.concatenate([active[:h, :h].sum((0, 1)), active[:h, h:].sum((0, 1)),
+                               active[h:, :h].sum((0, 1)), active[h:, h:].sum((0, 1))])
 
     def _patches(self, maps: np.ndarray) -> np.ndarray:
         """(n, g, g, patch * patch): every patch of every map (a copy: code a chunk at a time)."""
