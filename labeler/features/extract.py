@@ -9,6 +9,7 @@ import numpy as np
 from labeler.features.base import FeatureError, FeatureResult
 from labeler.features.cache import file_key, raw_cache
 from labeler.features.invariance import invariant_features
+from labeler.features.patches import JitteredCopies, figure_with_patches
 from labeler.features.reduce import fitted_reduction
 from labeler.features.registry import make_extractor, resolved_extractor
 from labeler.features.runner import compute_raw
@@ -86,19 +87,19 @@ def extract_features(
     check(cancel)
     reducer, components = fitted_reduction(name, raw, random_state=random_state, fit_rows=fit_rows)
     X = reducer(raw)
-    # the basis's jittered copies, kept only when the patch codes will describe them again
-    jittered: Optional[dict] = {} if getattr(extractor, "patches", 0) else None
+    patches = getattr(extractor, "patches", 0)
+    # the basis's jittered copies (and their maps), kept only when the patch codes will describe them again
+    jittered = JitteredCopies(extractor) if patches else None
     if name in INVARIANT and hasattr(extractor, "describe_image"):
-        X, invariance_info = invariant_features(X, paths, fit_idx, extractor.load, extractor.describe_image, reducer,
+        X, invariance_info = invariant_features(X, paths, fit_idx, extractor.load,
+                                                jittered.describe if jittered else extractor.describe_image, reducer,
                                                 random_state=random_state, progress=progress, cancel=cancel,
-                                                copies=jittered)
+                                                copies=jittered.images if jittered else None)
         info.update(invariance_info)
-    if getattr(extractor, "patches", 0):
-        from labeler.features.patches import figure_with_patches
-
+    if patches:
         X, patch_info = figure_with_patches(X, extractor, paths, keys, fit_idx, cache_dir=cache_dir, workers=workers,
                                             random_state=random_state, progress=progress, cancel=cancel,
-                                            copies=jittered)
+                                            jittered=jittered)
         info.update(patch_info)
     info.update(
         raw_dim=int(raw.shape[1]) if raw.ndim == 2 else 0,

@@ -207,7 +207,12 @@ class FigureExtractor:
 
     def describe_image(self, image) -> np.ndarray:
         """The raw vector of an image already in memory (``invariance`` describes jittered copies)."""
-        return self._describe(image, self.side or DEFAULT_SIDE, self.frame or "image", self.edges)
+        return self.describe_image_and_map(image)[0]
+
+    def describe_image_and_map(self, image) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """``describe_image``'s vector and the ``edges`` px map its edge histograms were taken
+        from (None without them): the patch codes of jittered copies reuse the map."""
+        return self._describe_and_map(image, self.side or DEFAULT_SIDE, self.frame or "image", self.edges)
 
     def patch_map(self, image, side: int) -> np.ndarray:
         """The ``side`` x ``side`` figure map of an image in memory, in this extractor's frame."""
@@ -215,12 +220,17 @@ class FigureExtractor:
 
     @staticmethod
     def _describe(image, side: int, frame: str, edges: int = EDGE_SIDE) -> np.ndarray:
+        return FigureExtractor._describe_and_map(image, side, frame, edges)[0]
+
+    @staticmethod
+    def _describe_and_map(image, side: int, frame: str, edges: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
         shape = _framed_map(image, side, frame).ravel()
         if not edges:
-            return shape
-        gradients = hog(_framed_map(image, edges, frame), orientations=9, pixels_per_cell=(EDGE_CELL, EDGE_CELL),
+            return shape, None
+        edge_map = _framed_map(image, edges, frame)
+        gradients = hog(edge_map, orientations=9, pixels_per_cell=(EDGE_CELL, EDGE_CELL),
                         cells_per_block=(2, 2)).astype(np.float32)
-        return np.concatenate([_unit_length(shape), EDGE_WEIGHT * _unit_length(gradients)])
+        return np.concatenate([_unit_length(shape), EDGE_WEIGHT * _unit_length(gradients)]), edge_map
 
 
 def _framed_map(image, side: int, frame: str) -> np.ndarray:

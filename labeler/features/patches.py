@@ -143,6 +143,29 @@ def join_patch_codes(X: np.ndarray, maps: np.ndarray, fit_idx: np.ndarray, atoms
     return joined, {"patch_atoms": len(coder.atoms_), "patch_components": components}
 
 
+class JitteredCopies:
+    """The figure space's jittered copies and the PATCH_MAP px maps its pass made of them, for
+    the patch codes' pass: it describes the same copies (``invariant_features``' ``copies``)
+    and, when the edge histograms' map is the patch map's size, reuses the maps too."""
+
+    def __init__(self, figure) -> None:
+        self.figure = figure
+        self.images: dict = {}  # row -> its jittered images (``invariant_features``' ``copies``)
+        self._maps: dict = {}   # id of a copy in ``images`` (alive as long as this) -> its map
+
+    def describe(self, image) -> np.ndarray:
+        """The figure vector of a copy (``describe_image``), keeping its map."""
+        vector, edge_map = self.figure.describe_image_and_map(image)
+        if edge_map is not None and edge_map.shape == (PATCH_MAP, PATCH_MAP):
+            self._maps[id(image)] = edge_map
+        return vector
+
+    def patch_map(self, image) -> np.ndarray:
+        """The copy's PATCH_MAP map: the one kept, or made now."""
+        kept = self._maps.pop(id(image), None)
+        return kept if kept is not None else self.figure.patch_map(image, PATCH_MAP)
+
+
 class _FigureMaps:
     """The PATCH_MAP px figure maps of the figure extractor ``figure`` (for ``compute_raw``'s
     cache and worker threads): the same file reading and frame as its vectors."""
@@ -161,9 +184,10 @@ class _FigureMaps:
 def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit_idx: np.ndarray, *,
                         cache_dir: Optional[str], workers: int = 2, random_state: int = 0,
                         progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
-                        copies: Optional[dict] = None) -> tuple[np.ndarray, dict]:
+                        jittered: Optional[JitteredCopies] = None) -> tuple[np.ndarray, dict]:
     """``join_patch_codes`` for the figure extractor ``figure`` (its ``patches`` atoms), the
-    maps read (and cached under ``cache_dir``) like its vectors."""
+    maps read (and cached under ``cache_dir``) like its vectors; ``jittered``: the copies the
+    figure space's invariant basis was learned from, reused."""
     from labeler.features.cache import raw_cache
     from labeler.features.runner import compute_raw
 
@@ -172,5 +196,7 @@ def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit
     raw, _ = compute_raw(maps, paths, keys, cache, workers=workers, progress=progress, cancel=cancel,
                          message="Reading figure maps for the patch dictionary")
     return join_patch_codes(X, raw.reshape(len(paths), PATCH_MAP, PATCH_MAP), fit_idx, figure.patches, paths,
-                            figure.load, lambda image: figure.patch_map(image, PATCH_MAP),
-                            random_state=random_state, progress=progress, cancel=cancel, copies=copies)
+                            figure.load,
+                            jittered.patch_map if jittered else lambda image: figure.patch_map(image, PATCH_MAP),
+                            random_state=random_state, progress=progress, cancel=cancel,
+                            copies=jittered.images if jittered else None)

@@ -95,3 +95,29 @@ def test_one_image_still_gets_a_dictionary_and_none_gets_nothing(tmp_path):
     one = extract_features(paths, "figure", cache_dir=None)
     assert one.X.shape[0] == 1 and np.isfinite(one.X).all() and one.info["patch_atoms"] == PATCH_ATOMS
     assert extract_features([], "figure", cache_dir=None).X.shape[0] == 0
+
+
+def test_a_map_is_coded_the_same_alone_or_among_others():
+    """Coding a map at a time: a map's code does not depend on the maps coded with it."""
+    rng = np.random.default_rng(3)
+    maps = np.concatenate([_stripes(15, True, rng), _stripes(15, False, rng)])
+    coder = PatchDictionary(atoms=16, random_state=0).fit(maps)
+    together = coder.transform(maps)
+    alone = np.stack([coder.transform(m[None])[0] for m in maps])
+    np.testing.assert_array_equal(together, alone)
+
+
+def test_the_jittered_copies_maps_are_made_once_and_give_the_same_space(tmp_path, monkeypatch):
+    """The patch pass takes each jittered copy's map from the figure pass (no map is made
+    again) and the joined space is the one it gets making them afresh."""
+    paths, _ = _turned_letters(tmp_path / "letters", 60)
+    made = []
+    original = FigureExtractor.patch_map
+    monkeypatch.setattr(FigureExtractor, "patch_map", lambda self, image, side: made.append(1) or
+                        original(self, image, side))
+    shared = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), random_state=0, patches=16)
+    assert len(made) == 60  # the files' own maps only: every copy's map was reused
+    monkeypatch.setattr("labeler.features.patches.JitteredCopies.patch_map",
+                        lambda self, image: original(self.figure, image, PATCH_MAP))
+    afresh = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache2"), random_state=0, patches=16)
+    np.testing.assert_array_equal(shared.X, afresh.X)
