@@ -31,7 +31,7 @@ VARIANCE_FLOOR = 0.1    # added to a patch's variance before it is scaled to uni
 WHITEN_FLOOR = 0.1      # added to the patch covariance's eigenvalues before whitening
 FIT_PATCHES = 100_000   # patches the whitening and the dictionary are learned from
 CODE_WEIGHT = 0.5       # the codes' weight in the join (the figure space's is 1)
-CODE_CHUNK = 200        # maps coded at a time (the activations of one chunk: ~145k x atoms)
+CODE_CHUNK = 200        # maps coded between two progress reports (and cancellation checks)
 # The figure space's dictionary size by default (the figure extractor's ``patches``): one size
 # for every folder, chosen at stop 37 on four sets over 16 seeds (100 against 200: the sparsest
 # letters 0.1 against -1.0, handwriting +3.8 / +2.5, dark letters +1.9 / +2.3, shapes -0.3 / +0.7)
@@ -98,7 +98,7 @@ class PatchDictionary:
                                active[h:, :h].sum((0, 1)), active[h:, h:].sum((0, 1))])
 
     def _patches(self, maps: np.ndarray) -> np.ndarray:
-        """(n, g, g, patch * patch): every patch of every map (a copy: code a chunk at a time)."""
+        """(n, g, g, patch * patch): every patch of every map (a copy: code a few maps at a time)."""
         view = np.lib.stride_tricks.sliding_window_view(maps, (self.patch, self.patch), axis=(1, 2))
         return view.reshape(len(maps), view.shape[1], view.shape[2], self.patch * self.patch)
 
