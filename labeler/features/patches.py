@@ -83,7 +83,7 @@ class PatchDictionary:
     def _code(self, image_map: np.ndarray, squared: np.ndarray) -> np.ndarray:
         """One map's quadrant sums of the triangle activation.  A map at a time and in place:
         the activations of many maps at once outgrow the processor's caches and run slower."""
-        grid = self._patches(image_map[None])[0]
+        grid = self._patches(image_map)
         g = grid.shape[0]
         z = (self._normalised(grid.reshape(-1, grid.shape[-1])) - self.mean_) @ self.whiten_
         distance = z @ self.atoms_.T  # |z|^2 - 2 z.a + |a|^2, the same operations as written out
@@ -97,10 +97,10 @@ class PatchDictionary:
         return np.concatenate([active[:h, :h].sum((0, 1)), active[:h, h:].sum((0, 1)),
                                active[h:, :h].sum((0, 1)), active[h:, h:].sum((0, 1))])
 
-    def _patches(self, maps: np.ndarray) -> np.ndarray:
-        """(n, g, g, patch * patch): every patch of every map (a copy: code a few maps at a time)."""
-        view = np.lib.stride_tricks.sliding_window_view(maps, (self.patch, self.patch), axis=(1, 2))
-        return view.reshape(len(maps), view.shape[1], view.shape[2], self.patch * self.patch)
+    def _patches(self, image_map: np.ndarray) -> np.ndarray:
+        """(g, g, patch * patch): every patch of one map (a copy)."""
+        view = np.lib.stride_tricks.sliding_window_view(image_map, (self.patch, self.patch))
+        return view.reshape(view.shape[0], view.shape[1], self.patch * self.patch)
 
     def _normalised(self, rows: np.ndarray) -> np.ndarray:
         rows = rows - rows.mean(axis=1, keepdims=True)
@@ -187,16 +187,15 @@ def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit
                         jittered: Optional[JitteredCopies] = None) -> tuple[np.ndarray, dict]:
     """``join_patch_codes`` for the figure extractor ``figure`` (its ``patches`` atoms), the
     maps read (and cached under ``cache_dir``) like its vectors; ``jittered``: the copies the
-    figure space's invariant basis was learned from, reused."""
+    figure space's invariant basis was learned from, reused (None: made here)."""
     from labeler.features.cache import raw_cache
     from labeler.features.runner import compute_raw
 
+    jittered = jittered if jittered is not None else JitteredCopies(figure)
     maps = _FigureMaps(figure)
     cache = raw_cache(cache_dir, maps)
     raw, _ = compute_raw(maps, paths, keys, cache, workers=workers, progress=progress, cancel=cancel,
                          message="Reading figure maps for the patch dictionary")
     return join_patch_codes(X, raw.reshape(len(paths), PATCH_MAP, PATCH_MAP), fit_idx, figure.patches, paths,
-                            figure.load,
-                            jittered.patch_map if jittered else lambda image: figure.patch_map(image, PATCH_MAP),
-                            random_state=random_state, progress=progress, cancel=cancel,
-                            copies=jittered.images if jittered else None)
+                            figure.load, jittered.patch_map, random_state=random_state, progress=progress,
+                            cancel=cancel, copies=jittered.images)
