@@ -1,0 +1,122 @@
+"""Average linkage against the app's k-means for the clusters the human labels (stop 39).
+
+The app clusters with k-means (k = the budget) in its clustering space (the kNN graph's
+diffusion embedding, or the features for small pools; ``labeler.clustering``).  This compares
+that partition with agglomerative clustering, average linkage, in the same space and with the
+same k, two ways per seed:
+
+* whole-cluster label accuracy: every pool image takes the true label of its cluster's
+  representative (the member closest to the cluster's mean), no round;
+* end to end: ``labeler.simulate.simulate_once`` (the app's session path, 50 labels) with the
+  clustering swapped, scored as ``label_efficiency.py`` scores ours: test accuracy, exported
+  labels, and the app's accuracy estimate minus the truth.
+
+Average linkage is not the app's default (see RESULTS.md, stop 39): it wins on some kinds of
+images and loses on others, and no rule the data decide was found to tell them apart.
+
+    .venv/bin/python benchmarks/linkage.py --seeds 8                      # digits, both book splits
+    .venv/bin/python benchmarks/linkage.py --images DIR/img --truth DIR/truth.csv --seeds 8
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from label_efficiency import datasets  # noqa: E402
+from labeler import clustering  # noqa: E402
+from labeler.simulate import simulate_once  # noqa: E402
+
+# Average linkage without a connectivity constraint keeps an n x n distance matrix.
+AVERAGE_MAX = 5000
+
+
+def average_linkage(Z: np.ndarray, k: int, random_state=0) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster per row, centres) like ``clustering._kmeans``, by average linkage."""
+    from sklearn.cluster import AgglomerativeClustering
+    labels = AgglomerativeClustering(n_clusters=k, linkage="average").fit_predict(Z).astype(int)
+    return labels, clustering._means(Z, labels, k)
+
+
+@contextlib.contextmanager
+def clustered_by(method: str):
+    """The app's clustering with its k-means swapped for ``method`` ("kmeans": unchanged).
+
+    ``_kmeans`` is the one place ``fit_clusters`` (and its split of detached groups) makes a
+    partition, so everything around it -- the space, the representatives, the detached
+    groups -- stays the app's."""
+    original = clustering._kmeans
+    if method == "average":
+        clustering._kmeans = average_linkage
+    try:
+        yield
+    finally:
+        clustering._kmeans = original
+
+
+def whole_cluster_accuracy(X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> float:
+    fit = clustering.fit_clusters(X, budget, random_state=seed)
+    return float(np.mean(y[fit.representatives][fit.labels] == y))
+
+
+def compare(data_for, seeds: int, budget: int) -> dict:
+    """{method: [(whole-cluster, test, exported labels, estimate - truth) per seed]}."""
+    rows: dict = {"kmeans": [], "average": []}
+    for seed in range(seeds):
+        data = data_for(seed)
+        if len(data.X_pool) > AVERAGE_MAX:
+            raise SystemExit(f"{len(data.X_pool)} pool images: average linkage here is for up to {AVERAGE_MAX}")
+        y = np.asarray(data.y_pool).astype(str)
+        for method in rows:
+            with clustered_by(method):
+                whole = whole_cluster_accuracy(data.X_pool, y, budget, seed)
+                run = simulate_once(data, budget=budget, seed=seed)
+            bias = run["estimated_accuracy"] - run["label_accuracy"]
+            rows[method].append((whole, run["test_accuracy"], run["label_accuracy"], bias))
+            print(f"  seed {seed} {method}: whole-cluster {whole * 100:.1f}, test {run['test_accuracy'] * 100:.1f}, "
+                  f"labels {run['label_accuracy'] * 100:.2f}", file=sys.stderr, flush=True)
+    return rows
+
+
+def table(name: str, rows: dict, seeds: int) -> str:
+    lines = [f"### {name}: {seeds} seeds, 50 labels", "",
+             "| partition | whole-cluster labels % | test % (worst) | exported labels % | estimate bias |",
+             "|---|---|---|---|---|"]
+    for method, runs in rows.items():
+        a = np.array(runs) * 100
+        lines.append(f"| {method} | {a[:, 0].mean():.2f} | {a[:, 1].mean():.2f} ({a[:, 1].min():.1f}) "
+                     f"| {a[:, 2].mean():.2f} | {a[:, 3].mean():+.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> str:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--budget", type=int, default=50)
+    ap.add_argument("--images", help="folder of images (instead of digits)")
+    ap.add_argument("--truth", help="CSV of image,label for --images")
+    ap.add_argument("--out", help="also write the markdown here")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    parts = []
+    with threadpool_limits(1):
+        for name, data_for, _per_seed in datasets(args.images, args.truth):
+            parts.append(table(name, compare(data_for, args.seeds, args.budget), args.seeds))
+    text = "\n\n".join(parts) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
