@@ -3,7 +3,7 @@
 The app clusters with k-means (k = the budget) in its clustering space (the kNN graph's
 diffusion embedding, or the features for small pools; ``labeler.clustering``).  This compares
 that partition with agglomerative clustering, average linkage, in the same space and with the
-same k, two ways per seed:
+same k (and k-means started from average linkage's clusters), two ways per seed:
 
 * whole-cluster label accuracy: every pool image takes the true label of its cluster's
   representative (the member closest to the cluster's mean), no round;
@@ -46,16 +46,28 @@ def average_linkage(Z: np.ndarray, k: int, random_state=0) -> tuple[np.ndarray, 
     return labels, clustering._means(Z, labels, k)
 
 
+def kmeans_from_average(Z: np.ndarray, k: int, random_state=0) -> tuple[np.ndarray, np.ndarray]:
+    """k-means started once from average linkage's clusters (their means as ``init``)."""
+    from sklearn.cluster import KMeans
+    start = average_linkage(Z, k)[1]
+    km = KMeans(n_clusters=k, init=start, n_init=1, random_state=random_state).fit(Z)
+    return km.labels_.astype(int), km.cluster_centers_
+
+
+PARTITIONS = {"kmeans": None, "average": average_linkage, "kmeans-from-average": kmeans_from_average}
+
+
 @contextlib.contextmanager
 def clustered_by(method: str):
-    """The app's clustering with its k-means swapped for ``method`` ("kmeans": unchanged).
+    """The app's clustering with its k-means swapped for ``method`` (a PARTITIONS key; "kmeans":
+    unchanged).
 
     ``_kmeans`` is the one place ``fit_clusters`` (and its split of detached groups) makes a
     partition, so everything around it -- the space, the representatives, the detached
     groups -- stays the app's."""
     original = clustering._kmeans
-    if method == "average":
-        clustering._kmeans = average_linkage
+    if PARTITIONS[method] is not None:
+        clustering._kmeans = PARTITIONS[method]
     try:
         yield
     finally:
@@ -67,9 +79,9 @@ def whole_cluster_accuracy(X: np.ndarray, y: np.ndarray, budget: int, seed: int)
     return float(np.mean(y[fit.representatives][fit.labels] == y))
 
 
-def compare(data_for, seeds: int, budget: int) -> dict:
+def compare(data_for, seeds: int, budget: int, methods) -> dict:
     """{method: [(whole-cluster, test, exported labels, estimate - truth) per seed]}."""
-    rows: dict = {"kmeans": [], "average": []}
+    rows: dict = {method: [] for method in methods}
     for seed in range(seeds):
         data = data_for(seed)
         if len(data.X_pool) > AVERAGE_MAX:
@@ -103,13 +115,19 @@ def main(argv=None) -> str:
     ap.add_argument("--budget", type=int, default=50)
     ap.add_argument("--images", help="folder of images (instead of digits)")
     ap.add_argument("--truth", help="CSV of image,label for --images")
+    ap.add_argument("--partitions", default="kmeans,average",
+                    help=f"comma-separated, of {', '.join(PARTITIONS)} (default: kmeans,average)")
     ap.add_argument("--out", help="also write the markdown here")
     args = ap.parse_args(argv)
+    methods = args.partitions.split(",")
+    unknown = [m for m in methods if m not in PARTITIONS]
+    if unknown:
+        ap.error(f"unknown partitions {unknown}; choose from {list(PARTITIONS)}")
     warnings.filterwarnings("ignore", category=FutureWarning)
     parts = []
     with threadpool_limits(1):
         for name, data_for, _per_seed in datasets(args.images, args.truth):
-            parts.append(table(name, compare(data_for, args.seeds, args.budget), args.seeds))
+            parts.append(table(name, compare(data_for, args.seeds, args.budget, methods), args.seeds))
     text = "\n\n".join(parts) + "\n"
     print(text)
     if args.out:
