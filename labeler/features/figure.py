@@ -181,7 +181,7 @@ class FigureExtractor:
         from labeler.features.structure import variant_scores
 
         frames = (self.frame,) if self.frame is not None else FRAMES
-        raws = {frame: np.stack([self._describe(im, side, frame, 0) for im in images]) for frame in frames}
+        raws = {frame: np.stack([_framed_map(im, side, frame).ravel() for im in images]) for frame in frames}
         scores = variant_scores(raws, self.name)
         if self.frame is not None:
             return self.frame, scores[self.frame]
@@ -195,7 +195,7 @@ class FigureExtractor:
         coarse = default // 2
         if coarse < MIN_SIDE:
             return default
-        raw = np.stack([self._describe(im, coarse, frame, 0) for im in images])
+        raw = np.stack([_framed_map(im, coarse, frame).ravel() for im in images])
         return coarse if variant_scores({coarse: raw}, self.name)[coarse] >= default_score + SIDE_MARGIN else default
 
     def extract_one(self, path: str) -> np.ndarray:
@@ -217,10 +217,6 @@ class FigureExtractor:
     def patch_map(self, image, side: int) -> np.ndarray:
         """The ``side`` x ``side`` figure map of an image in memory, in this extractor's frame."""
         return _framed_map(image, side, self.frame or "image")
-
-    @staticmethod
-    def _describe(image, side: int, frame: str, edges: int = EDGE_SIDE) -> np.ndarray:
-        return FigureExtractor._describe_and_map(image, side, frame, edges)[0]
 
     @staticmethod
     def _describe_and_map(image, side: int, frame: str, edges: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
