@@ -98,8 +98,8 @@ def compare(data_for, seeds: int, budget: int, methods) -> dict:
     return rows
 
 
-def table(name: str, rows: dict, seeds: int) -> str:
-    lines = [f"### {name}: {seeds} seeds, 50 labels", "",
+def table(name: str, rows: dict, seeds: int, budget: int) -> str:
+    lines = [f"### {name}: {seeds} seeds, {budget} labels", "",
              "| partition | whole-cluster labels % | test % (worst) | exported labels % | estimate bias |",
              "|---|---|---|---|---|"]
     for method, runs in rows.items():
@@ -127,7 +127,7 @@ def main(argv=None) -> str:
     parts = []
     with threadpool_limits(1):
         for name, data_for, _per_seed in datasets(args.images, args.truth):
-            parts.append(table(name, compare(data_for, args.seeds, args.budget, methods), args.seeds))
+            parts.append(table(name, compare(data_for, args.seeds, args.budget, methods), args.seeds, args.budget))
     text = "\n\n".join(parts) + "\n"
     print(text)
     if args.out:
