@@ -77,14 +77,21 @@ def test_final_labels_without_round(blobs):
     assert all(v is None for v in labels)
 
 
-def test_final_labels_full_coverage(blobs):
-    X, y = blobs
-    c, h, prop = _start(X, y)
-    r = run_round(X, h, y[h], propagated_idx=prop.idx, propagated_labels=prop.labels)
-    labels, source, conf = final_labels(len(X), h, y[h], prop, r)
-    assert all(v is not None for v in labels)
-    assert set(source) <= {"human", "propagated", "predicted"}
-    assert np.mean(labels == y) > 0.85   # overlapping blobs: the Bayes rate is ~94 %
+def test_final_labels_full_coverage():
+    # Overlapping blobs (Bayes rate ~94 % on the fixture's draw).  One draw is a noisy measure
+    # of quality (draw 4: k-means 88.0 %, the average-linkage start 84.3 %), so the bound is on
+    # the mean of 12 draws (k-means 92.1 %, the average-linkage start 92.0 %).
+    right = []
+    for draw in range(12):
+        X, y = make_blobs(n_samples=300, centers=3, cluster_std=1.5, random_state=draw)
+        y = np.array(["a", "b", "c"], dtype=object)[y]
+        c, h, prop = _start(X, y)
+        r = run_round(X, h, y[h], propagated_idx=prop.idx, propagated_labels=prop.labels)
+        labels, source, conf = final_labels(len(X), h, y[h], prop, r)
+        assert all(v is not None for v in labels)
+        assert set(source) <= {"human", "propagated", "predicted"}
+        right.append(np.mean(labels == y))
+    assert np.mean(right) > 0.90
 
 
 def test_quality_digits_book3_beats_book_recipe():
