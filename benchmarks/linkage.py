@@ -1,18 +1,20 @@
-"""Average linkage against the app's k-means for the clusters the human labels (stop 39).
+"""Average linkage against k-means for the clusters the human labels (stops 39 and 40).
 
-The app clusters with k-means (k = the budget) in its clustering space (the kNN graph's
-diffusion embedding, or the features for small pools; ``labeler.clustering``).  This compares
-that partition with agglomerative clustering, average linkage, in the same space and with the
-same k (and k-means started from average linkage's clusters), two ways per seed:
+The app clusters with k-means (k = the budget) in its clustering space (the kNN graph's diffusion
+embedding, or the features for small pools; ``labeler.clustering``).  This compares partitions
+in the same space with the same k, two ways per seed:
 
 * whole-cluster label accuracy: every pool image takes the true label of its cluster's
-  representative (the member closest to the cluster's mean), no round;
+  representative, no round;
 * end to end: ``labeler.simulate.simulate_once`` (the app's session path, 50 labels) with the
-  clustering swapped, scored as ``label_efficiency.py`` scores ours: test accuracy, exported
+  partition forced, scored as ``label_efficiency.py`` scores ours: test accuracy, exported
   labels, and the app's accuracy estimate minus the truth.
 
-Average linkage is not the app's default (see RESULTS.md, stop 39): it wins on some kinds of
-images and loses on others, and no rule the data decide was found to tell them apart.
+Partitions (``clustering.PARTITION``): ``kmeans``, ``average`` (average linkage with medoid
+representatives, everywhere), ``average-start`` (k-means started once from average linkage's
+clusters, everywhere), ``auto`` (``average-start`` where the pool holds at least 12 images per
+cluster, k-means elsewhere: ``clustering.partition_method``) and ``average-mean`` (stop 39's
+average linkage, whose representative is the member closest to the cluster's mean).
 
     .venv/bin/python benchmarks/linkage.py --seeds 8                      # digits, both book splits
     .venv/bin/python benchmarks/linkage.py --images DIR/img --truth DIR/truth.csv --seeds 8
@@ -35,43 +37,37 @@ from label_efficiency import datasets  # noqa: E402
 from labeler import clustering  # noqa: E402
 from labeler.simulate import simulate_once  # noqa: E402
 
-# Average linkage without a connectivity constraint keeps an n x n distance matrix.
-AVERAGE_MAX = 5000
+
+# method -> (clustering.PARTITION, attributes of ``clustering`` swapped while it runs)
+PARTITIONS = {
+    "kmeans": ("kmeans", {}),
+    "average": ("average", {}),
+    "average-start": ("average-start", {}),
+    "auto": ("auto", {}),
+    "average-mean": ("average", {"_medoids": clustering._means}),
+}
 
 
-def average_linkage(Z: np.ndarray, k: int, random_state=0) -> tuple[np.ndarray, np.ndarray]:
-    """(cluster per row, centres) like ``clustering._kmeans``, by average linkage."""
-    from sklearn.cluster import AgglomerativeClustering
-    labels = AgglomerativeClustering(n_clusters=k, linkage="average").fit_predict(Z).astype(int)
-    return labels, clustering._means(Z, labels, k)
-
-
-def kmeans_from_average(Z: np.ndarray, k: int, random_state=0) -> tuple[np.ndarray, np.ndarray]:
-    """k-means started once from average linkage's clusters (their means as ``init``)."""
-    from sklearn.cluster import KMeans
-    start = average_linkage(Z, k)[1]
-    km = KMeans(n_clusters=k, init=start, n_init=1, random_state=random_state).fit(Z)
-    return km.labels_.astype(int), km.cluster_centers_
-
-
-PARTITIONS = {"kmeans": None, "average": average_linkage, "kmeans-from-average": kmeans_from_average}
+def forces_average(method: str) -> bool:
+    return PARTITIONS[method][0] in ("average", "average-start")
 
 
 @contextlib.contextmanager
 def clustered_by(method: str):
-    """The app's clustering with its k-means swapped for ``method`` (a PARTITIONS key; "kmeans":
-    unchanged).
+    """The app's clustering with its partition forced to ``method`` (a PARTITIONS key).
 
-    ``_kmeans`` is the one place ``fit_clusters`` (and its split of detached groups) makes a
-    partition, so everything around it -- the space, the representatives, the detached
-    groups -- stays the app's."""
-    original = clustering._kmeans
-    if PARTITIONS[method] is not None:
-        clustering._kmeans = PARTITIONS[method]
+    Only the partition changes: the space, the representatives' rule and the split of
+    detached groups stay the app's."""
+    partition, swaps = PARTITIONS[method]
+    saved = {"PARTITION": clustering.PARTITION, **{name: getattr(clustering, name) for name in swaps}}
+    clustering.PARTITION = partition
+    for name, value in swaps.items():
+        setattr(clustering, name, value)
     try:
         yield
     finally:
-        clustering._kmeans = original
+        for name, value in saved.items():
+            setattr(clustering, name, value)
 
 
 def whole_cluster_accuracy(X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> float:
@@ -84,8 +80,8 @@ def compare(data_for, seeds: int, budget: int, methods) -> dict:
     rows: dict = {method: [] for method in methods}
     for seed in range(seeds):
         data = data_for(seed)
-        if len(data.X_pool) > AVERAGE_MAX:
-            raise SystemExit(f"{len(data.X_pool)} pool images: average linkage here is for up to {AVERAGE_MAX}")
+        if len(data.X_pool) > clustering.AVERAGE_MAX and any(map(forces_average, methods)):
+            raise SystemExit(f"{len(data.X_pool)} pool images: average linkage is for up to {clustering.AVERAGE_MAX}")
         y = np.asarray(data.y_pool).astype(str)
         for method in rows:
             with clustered_by(method):
@@ -115,8 +111,8 @@ def main(argv=None) -> str:
     ap.add_argument("--budget", type=int, default=50)
     ap.add_argument("--images", help="folder of images (instead of digits)")
     ap.add_argument("--truth", help="CSV of image,label for --images")
-    ap.add_argument("--partitions", default="kmeans,average",
-                    help=f"comma-separated, of {', '.join(PARTITIONS)} (default: kmeans,average)")
+    ap.add_argument("--partitions", default="kmeans,auto",
+                    help=f"comma-separated, of {', '.join(PARTITIONS)} (default: kmeans,auto)")
     ap.add_argument("--out", help="also write the markdown here")
     args = ap.parse_args(argv)
     methods = args.partitions.split(",")
