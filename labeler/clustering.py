@@ -193,7 +193,7 @@ def detached_groups(W: sp.csr_matrix, labels: np.ndarray, representatives: np.nd
 #   "average"        average linkage, medoid centres (``_average_linkage``);
 #   "average-start"  k-means started once from average linkage's clusters (``_average_start_kmeans``);
 #   "auto"           "average-start" where the pool holds at least AVERAGE_PER_CLUSTER images per
-#                    cluster (in the graph's diffusion embedding, up to AVERAGE_MAX images),
+#                    cluster (in the graph's diffusion embedding, at most AVERAGE_MAX images),
 #                    "kmeans" elsewhere.
 # Measured end to end at 50 labels, 20 seeds (benchmarks/RESULTS.md, stops 39 and 40).  Average
 # linkage keeps a well-separated class whole, so one answer covers it, and gives the labels it
@@ -207,12 +207,14 @@ def detached_groups(W: sp.csr_matrix, labels: np.ndarray, representatives: np.nd
 # points of test accuracy, 9 gained 0.08-0.53; digits book3 95.0 -> 95.6 % (exported labels
 # 98.6 -> 99.3), book2 98.8 -> 99.1 % (98.4 -> 98.9).  So that is "auto", the default; the
 # line at 12 was drawn at stop 39 from the sets where average linkage lost, and the smaller
-# pools keep k-means.  Exact average linkage keeps an n x n distance matrix, ~100 MB at
-# AVERAGE_MAX, so larger pools keep k-means too (not measured there).
+# pools keep k-means.  Larger pools keep it too: scipy's average linkage holds the GIL
+# throughout, and it grows as n^2 (a ticker thread's longest gap: 73 ms at 2000 images, 224 at
+# 3000, 795 at 5000), which would stall the GUI thread while the clustering runs on a worker.
+# The measured sets have at most 1500 pool images.
 PARTITIONS = ("kmeans", "average", "average-start", "auto")
 PARTITION = "auto"
 AVERAGE_PER_CLUSTER = 12
-AVERAGE_MAX = 5000
+AVERAGE_MAX = 2000
 
 
 def partition_method(n: int, k: int, graph: bool) -> str:
