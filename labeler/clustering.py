@@ -204,7 +204,7 @@ def detached_groups(W: sp.csr_matrix, labels: np.ndarray, representatives: np.nd
 # lost 1-3 points on the font letters, MNIST 600 and the jittered digits.  k-means started from
 # its clusters keeps most of the gain and loses the joins (k-means' balanced clusters split
 # them again): over the 15 sets at or above 12 images per cluster, no set lost more than 0.10
-# points of test accuracy, 9 gained 0.08-0.53; digits book3 95.0 -> 95.6 % (exported labels
+# points of test accuracy, 12 gained 0.08-0.53; digits book3 95.0 -> 95.6 % (exported labels
 # 98.6 -> 99.3), book2 98.8 -> 99.1 % (98.4 -> 98.9).  So that is "auto", the default; the
 # line at 12 was drawn at stop 39 from the sets where average linkage lost, and the smaller
 # pools keep k-means.  Larger pools keep it too: scipy's average linkage holds the GIL
