@@ -60,6 +60,28 @@ def test_average_linkage_keeps_a_big_separated_group_whole_where_kmeans_cuts_it(
     assert len(np.unique(km_labels[:600])) > 1  # k-means spends several clusters on it
 
 
+def test_kmeans_is_the_default_partition():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 5))
+    assert clustering.PARTITION == "kmeans"
+    assert partition_method(len(X), 10, graph=True) == "kmeans"
+    seen = []
+    fit_clusters(X, 10, random_state=0, progress=lambda p: seen.append(p.message))
+    assert "k-means with k=10" in seen
+
+
+def test_auto_starts_kmeans_from_average_linkage_only_with_twelve_images_per_cluster(monkeypatch):
+    monkeypatch.setattr(clustering, "PARTITION", "auto")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 5))
+    seen = []
+    fit_clusters(X, 50, random_state=0, progress=lambda p: seen.append(p.message))
+    assert "k-means from average linkage with k=50" in seen
+    seen.clear()
+    fit_clusters(X[:599], 50, random_state=0, progress=lambda p: seen.append(p.message))
+    assert "k-means with k=50" in seen
+
+
 def test_auto_is_average_start_with_a_graph_twelve_images_per_cluster_and_at_most_average_max(monkeypatch):
     monkeypatch.setattr(clustering, "PARTITION", "auto")
     assert partition_method(600, 50, graph=True) == "average-start"

@@ -78,9 +78,9 @@ def test_final_labels_without_round(blobs):
 
 
 def test_final_labels_full_coverage():
-    # Overlapping blobs (Bayes rate ~94 % on the fixture's draw).  One draw is a noisy measure
-    # of quality (draw 4: k-means 88.0 %, the average-linkage start 84.3 %), so the bound is on
-    # the mean of 12 draws (k-means 92.1 %, the average-linkage start 92.0 %).
+    # Overlapping blobs (Bayes rate ~94 % on draw 4).  One draw is a noisy measure of quality
+    # (draw 4: k-means 88.0 %, clustering.PARTITION "auto" 84.3 %), so the bound is on the mean
+    # of 12 draws (k-means 92.1 %, "auto" 92.0 %).
     right = []
     for draw in range(12):
         X, y = make_blobs(n_samples=300, centers=3, cluster_std=1.5, random_state=draw)

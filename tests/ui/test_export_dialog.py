@@ -19,12 +19,8 @@ def filter_rows(rows, sources, min_conf):
 
 
 @pytest.fixture
-def labeled(controller, demo_folder, tmp_path, cluster_demo, monkeypatch):
-    """Human, propagated and predicted labels with a spread of confidences, and some propagated
-    labels the round overrules.  That last needs impure clusters: plain k-means on the demo
-    digits has some; the default partition's (k-means from average linkage) had none."""
-    from labeler import clustering
-    monkeypatch.setattr(clustering, "PARTITION", "kmeans")
+def labeled(controller, demo_folder, tmp_path, cluster_demo):
+    """Human, propagated and predicted labels with a spread of confidences."""
     cluster_demo(controller, demo_folder, str(tmp_path / "x.labeler"), 15, label_representatives=True)
     s = controller.session
     s.propagate(50)
