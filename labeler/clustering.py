@@ -232,8 +232,13 @@ def _average_linkage(Z: np.ndarray, k: int, random_state=None) -> tuple[np.ndarr
     groups joined, and its mean then falls between them, where only strays sit: on MNIST 2000
     the member closest to a cluster's mean was one of its 2 nines among 112 zeros, and the
     whole cluster was labelled 9.  The medoid lies in the larger group."""
-    labels = AgglomerativeClustering(n_clusters=k, linkage="average").fit_predict(Z).astype(int)
+    labels = _average_linkage_labels(Z, k)
     return labels, _medoids(Z, labels, k)
+
+
+def _average_linkage_labels(Z: np.ndarray, k: int) -> np.ndarray:
+    """Cluster per row: agglomerative clustering, average linkage, cut at k clusters."""
+    return AgglomerativeClustering(n_clusters=k, linkage="average").fit_predict(Z).astype(int)
 
 
 def _medoids(Z: np.ndarray, labels: np.ndarray, k: int, chunk: int = 512) -> np.ndarray:
@@ -256,7 +261,7 @@ def _medoids(Z: np.ndarray, labels: np.ndarray, k: int, chunk: int = 512) -> np.
 def _average_start_kmeans(Z: np.ndarray, k: int, random_state) -> tuple[np.ndarray, np.ndarray]:
     """(cluster per row, centres): k-means started once from average linkage's clusters (their
     means as the initial centres), so its balanced clusters take average linkage's places."""
-    labels = AgglomerativeClustering(n_clusters=k, linkage="average").fit_predict(Z).astype(int)
+    labels = _average_linkage_labels(Z, k)
     km = KMeans(n_clusters=k, init=_means(Z, labels, k), n_init=1, random_state=random_state).fit(Z)
     return km.labels_.astype(int), km.cluster_centers_
 
@@ -320,8 +325,12 @@ def _split_off_detached(Z, W, labels, centers, choose, random_state, partition=N
     return run, centres(Z, run, total)
 
 
-_METHOD_NAMES = {"kmeans": "k-means", "average": "average linkage",
-                 "average-start": "k-means from average linkage"}
+def _partition_maker(method: str):
+    """(make the partition, its centres, what the progress says) for a ``partition_method``
+    result; looked up per call, so a benchmark can swap one of these functions."""
+    return {"kmeans": (_kmeans, _means, "k-means"),
+            "average": (_average_linkage, _medoids, "average linkage"),
+            "average-start": (_average_start_kmeans, _means, "k-means from average linkage")}[method]
 
 
 def fit_clusters(X, k: int, *, representative: str = "closest", random_state=0,
@@ -349,10 +358,8 @@ def fit_clusters(X, k: int, *, representative: str = "closest", random_state=0,
         Z, W = clustering_space(X, space=space, k=k, random_state=random_state)
         check(cancel)
         requested_k = k
-        method = partition_method(n, k, graph=W is not None)
-        partition, centres = {"kmeans": (_kmeans, _means), "average": (_average_linkage, _medoids),
-                              "average-start": (_average_start_kmeans, _means)}[method]
-        report(progress, 1, 4, f"{_METHOD_NAMES[method]} with k={k}")
+        partition, centres, what = _partition_maker(partition_method(n, k, graph=W is not None))
+        report(progress, 1, 4, f"{what} with k={k}")
         labels, centers = partition(Z, k, random_state)
         score = typicality(Z) if representative == "typical" else None
 
