@@ -8,18 +8,19 @@ overridden.
 
 So each human label is held out in turn and the *other* human labels are spread over the
 kNN graph (the round's first step, ``graph.spread``); the share the held-out image then gets
-for its own label is its ``support``. A label is a suspect when the others point to another
-class. Each class's scores are first divided by the mass the class gets over the whole pool
+for its own label is its ``support``. A label is a suspect when the others clearly point to
+another class (``SUSPECT_RATIO``). Each class's scores are first divided by the mass the class gets over the whole pool
 (class mass normalisation, Zhu, Ghahramani and Lafferty 2003), so a class whose labels sit in
 a dense part of the graph does not outvote the rest: on the 1797 digits (raw pixels, 50 labels,
-10 draws) that flags 9-10 % of right labels instead of 12-14 %, and every injected slip either
-way. The check is exact leave-one-out: spreading one column per human label gives the
+10 draws, a suspect being any other class ahead) that flags 9-10 % of right labels instead of
+12-14 %, and every injected slip either way. The check is exact leave-one-out: spreading one column per human label gives the
 graph's influence of every label on every other, and dropping a label's influence on itself
 leaves what the others say. Past ``LOO_COLUMNS_PER_CLASS`` x classes labels that costs more
 than ``FOLDS`` ordinary spreads, and the check holds labels out by folds instead.
 
-Only labels whose class holds another human label can be checked: nobody else can vouch for
-the only example of a class.
+Only labels whose class holds another human label can be checked (nobody else can vouch for
+the only example of a class), and only where another label reaches the image through the
+graph (a group the graph keeps apart, like the zeros among raw-pixel digits, hears nobody).
 """
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ from .types import CancelToken, ProgressCallback, check, report
 
 FOLDS = 10                  # folds when leave-one-out costs more than FOLDS spreads
 LOO_COLUMNS_PER_CLASS = FOLDS
+# A suspect: the others' favourite class gets at least this many times the given label's share.
+# Chosen on 6 sets (8 seeds, 2 slips of 50 answers each; benchmarks/RESULTS.md "Stop 41"): "any
+# other class ahead" found all 85 slips but flagged 8-16 right labels per 50; twice ahead finds
+# 81 and flags 0.5-2.6 (8.7 with 25 classes of 2 labels); three times misses a quarter.
+SUSPECT_RATIO = 2.0
 
 
 @dataclass
@@ -40,13 +46,15 @@ class LabelCheck:
     """Every checkable human label, the suspects first (most contradicted first).
 
     ``idx``: image ids; ``given``: the human's label; ``suggested``: the class the other labels
-    point to; ``support``: the held-out share of the given label (0-1); ``suspect``: the
-    others point to another class. ``unchecked``: images whose class has no other human label.
+    point to; ``support``: the held-out share of the given label (0-1); ``suggested_share``: that
+    of ``suggested``; ``suspect``: ``suggested_share`` >= SUSPECT_RATIO x ``support``. ``unchecked``: images whose class has no other human label,
+    or that no other label reaches through the graph.
     """
     idx: np.ndarray
     given: np.ndarray
     suggested: np.ndarray
     support: np.ndarray
+    suggested_share: np.ndarray
     suspect: np.ndarray
     unchecked: np.ndarray
 
@@ -64,7 +72,7 @@ def check_human_labels(X, human_idx, human_labels, *, random_state=0,
     classes, y = np.unique(labels, return_inverse=True)
     counts = np.bincount(y, minlength=len(classes))
     checkable = counts[y] >= 2
-    empty = LabelCheck(*(np.zeros(0, dtype=t) for t in (int, object, object, float, bool)),
+    empty = LabelCheck(*(np.zeros(0, dtype=t) for t in (int, object, object, float, float, bool)),
                        unchecked=idx[~checkable])
     if checkable.sum() < 2 or len(classes) < 2:
         return empty
@@ -76,16 +84,25 @@ def check_human_labels(X, human_idx, human_labels, *, random_state=0,
     else:
         scores = _by_folds(W, idx, y, len(classes), random_state, progress, cancel)
     report(progress, 1, 1, "Checking your labels against each other")
-    scores = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-300)
+    total = scores.sum(axis=1)
+    checkable &= total > 0  # no other label reaches the image in the graph: nothing to say
+    scores = scores / np.maximum(total, 1e-300)[:, None]
     rows = np.flatnonzero(checkable)
     support = scores[rows, y[rows]]
     suggested = scores[rows].argmax(axis=1)
-    suspect = suggested != y[rows]
-    # suspects first, the least supported first; then the rest, also by support
-    order = np.lexsort((support, ~suspect))
-    rows = rows[order]
-    return LabelCheck(idx=idx[rows], given=labels[rows], suggested=classes[suggested[order]].astype(object),
-                      support=support[order], suspect=suspect[order], unchecked=idx[~checkable])
+    share = scores[rows, suggested]
+    suspect = share >= SUSPECT_RATIO * support
+    return _ordered(LabelCheck(idx=idx[rows], given=labels[rows], suggested=classes[suggested].astype(object),
+                               support=support, suggested_share=share, suspect=suspect, unchecked=idx[~checkable]))
+
+
+def _ordered(result: LabelCheck) -> LabelCheck:
+    """Suspects first, the most contradicted first (the smallest share of the given label
+    against the others' favourite); then the rest in the same order."""
+    order = np.lexsort((result.support / np.maximum(result.suggested_share, 1e-300), ~result.suspect))
+    for name in ("idx", "given", "suggested", "support", "suggested_share", "suspect"):
+        setattr(result, name, getattr(result, name)[order])
+    return result
 
 
 def _leave_one_out(W, idx: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -153,8 +170,6 @@ def label_check_job(session):
                                     np.array(list(human.values()), dtype=object), random_state=seed,
                                     progress=progress, cancel=cancel)
         result.suspect &= np.array([kept.get(int(i)) != g for i, g in zip(result.idx, result.given)], dtype=bool)
-        order = np.lexsort((result.support, ~result.suspect))
-        for name in ("idx", "given", "suggested", "support", "suspect"):
-            setattr(result, name, getattr(result, name)[order])
+        _ordered(result)
         return result
     return job

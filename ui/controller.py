@@ -68,7 +68,8 @@ class SessionController(QObject):
     ``start_feature_check(on_done=None)`` → FeatureCheck (it also runs by itself when
     ``feature_check.check_due`` says so: 20 labels, every 10 more while representatives are
     open, once when they are done); ``start_switch_features(name, on_done=None)`` /
-    ``start_switch_to_recommended(on_done=None)`` (re-clusters with the same k).
+    ``start_switch_to_recommended(on_done=None)`` (re-clusters with the same k);
+    ``start_label_check(on_done=None)`` → review.LabelCheck (not exclusive); ``confirm_label(i)``.
 
     Session life: ``open_session(path) -> bool``, ``create_session(path, scan) -> bool``,
     ``close_session()``, ``recent_sessions() -> list[str]``.
@@ -408,6 +409,18 @@ class SessionController(QObject):
         return self._start(lambda: self.session.round_job(int(batch_size), strategy),
                            lambda r: self.session.apply_round(r, strategy), on_done,
                            "Training the model and choosing images")
+
+    def start_label_check(self, on_done: Callback = None) -> bool:
+        """Check each human label against the others (``labeler.review``) in the background."""
+        from labeler import review
+        return self._start(lambda: review.label_check_job(self.session), None, on_done, "Checking your labels",
+                           exclusive=False)
+
+    def confirm_label(self, index: int) -> bool:
+        """The human looked again at a label the check doubted and kept it."""
+        from labeler import review
+        return self._act("Could not save the confirmation", lambda: review.confirm_label(self.session, index) or True) \
+            is not None
 
     def start_export_csv(self, out: str, sources=None, min_conf: float = 0.0, on_done: Callback = None) -> bool:
         return self._start(lambda: self.session.export_csv_job(out, sources, min_conf), None, on_done,

@@ -22,7 +22,8 @@ log = logging.getLogger("labeler.ui")
 # (tab title, module, class) of the workspace tabs after "Label representatives".
 OTHER_TABS = [("2 · Inspect clusters", "ui.panels.cluster_inspector", "ClusterInspector"),
               ("3 · Active-learning rounds", "ui.panels.rounds", "RoundsPanel"),
-              ("4 · Overview", "ui.panels.overview", "OverviewPanel")]
+              ("4 · Overview", "ui.panels.overview", "OverviewPanel"),
+              ("5 · Check my labels", "ui.panels.label_review", "LabelReviewPanel")]
 SHORTCUTS = """<table cellpadding=3>
 <tr><td><b>1–9, 0</b></td><td>label with a class (class named like the key first)</td></tr>
 <tr><td><b>type a name, Enter</b></td><td>label with a new or existing class</td></tr>
@@ -33,7 +34,7 @@ SHORTCUTS = """<table cellpadding=3>
 <tr><td><b>Ctrl+P</b></td><td>propagate labels to the clusters</td></tr>
 <tr><td><b>Ctrl+R</b></td><td>next active-learning round</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>export CSV / class folders</td></tr>
-<tr><td><b>Ctrl+1…4</b></td><td>switch tabs</td></tr>
+<tr><td><b>Ctrl+1…5</b></td><td>switch tabs</td></tr>
 <tr><td><b>Esc</b> (status bar Cancel)</td><td>cancel the running task</td></tr></table>"""
 
 
