@@ -62,6 +62,14 @@ class LabelCheck:
     def suspects(self) -> np.ndarray:
         return self.idx[self.suspect]
 
+    @property
+    def leaning(self) -> np.ndarray:
+        """Labels the others lean against without clearly contradicting them (another class
+        ahead, by less than SUSPECT_RATIO), the most contradicted first: where the graph is
+        noisy, slips hide here (noisy coloured digits: 7 of 16 slips are suspects, all 16 are
+        suspects or leaning)."""
+        return self.idx[~self.suspect & (self.suggested != self.given)]
+
 
 def check_human_labels(X, human_idx, human_labels, *, random_state=0,
                        progress: Optional[ProgressCallback] = None,

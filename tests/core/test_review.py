@@ -26,7 +26,7 @@ def test_injected_slips_are_suspects_and_right_labels_mostly_not(digits):
     """Eight draws of 60 random labels with 3 wrong ones each (raw pixels: some 1s and 8s are
     each other's neighbours, so a slip between them can pass)."""
     X, y = digits
-    found, false_alarms, on_top = 0, [], 0
+    found, false_alarms, on_top, leaning = 0, [], 0, 0
     for draw in range(8):
         rng = np.random.default_rng(draw)
         idx = rng.choice(len(X), 60, replace=False)
@@ -34,12 +34,14 @@ def test_injected_slips_are_suspects_and_right_labels_mostly_not(digits):
         result = check_human_labels(X, idx, _slip(y[idx], positions, rng))
         slips = set(idx[positions].tolist())
         found += len(slips & set(result.suspects.tolist()))
+        leaning += len(slips & set(result.leaning.tolist()))
         on_top += len(slips & set(result.idx[:3].tolist()))
         false_alarms.append(result.suspect[~np.isin(result.idx, list(slips))].mean())
         doubt = (result.support / result.suggested_share)[result.suspect]
         assert np.all(np.diff(doubt) >= 0)  # the most contradicted first
         assert np.all(result.suggested_share[result.suspect] >= review.SUSPECT_RATIO * result.support[result.suspect])
     assert found >= 21            # of 24 slips (measured: 22)
+    assert found + leaning >= 23  # the others lean against the rest but one (measured: 23; a 1 taken for an 8)
     assert on_top >= 18           # among the three most contradicted labels (measured: 21)
     assert np.mean(false_alarms) < 0.08  # right labels flagged (measured: 0.035)
 

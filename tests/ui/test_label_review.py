@@ -82,3 +82,17 @@ def test_enter_keeps_a_label_and_the_next_check_does_not_ask_again(qtbot, checke
     with qtbot.waitSignal(w.controller.runner.finished, timeout=60000):
         assert w.run_check()
     assert kept not in w.suspects and w.suspects[0] in slips
+
+
+def test_weaker_doubts_are_shown_on_request(qtbot, checked_panel):
+    w, slips, _truth = checked_panel
+    leaning = [int(i) for i in w.result.leaning]
+    assert w.more_button.isVisibleTo(w) == bool(leaning)
+    if not leaning:
+        pytest.skip("no weaker doubts on this draw")
+    assert str(len(leaning)) in w.more_button.text()
+    before = list(w.suspects)
+    qtbot.mouseClick(w.more_button, Qt.MouseButton.LeftButton)
+    assert w.suspects == before + leaning and w.model.indices() == w.suspects
+    assert not w.more_button.isVisibleTo(w)
+    assert set(slips) <= set(w.suspects)  # the slip the clear rule missed is among the weaker doubts

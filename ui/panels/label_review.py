@@ -25,7 +25,8 @@ class LabelReviewPanel(QWidget):
     """See module docstring.
 
     Public API: ``LabelReviewPanel(controller, parent=None)``; ``run_check() -> bool`` (starts the
-    background check); ``keep()`` / ``correct(name)`` answer the current suspect; ``suspects``
+    background check); ``keep()`` / ``correct(name)`` answer the current suspect;
+    ``show_leaning()`` appends the weaker doubts (``LabelCheck.leaning``); ``suspects``
     (list[int], most doubtful first); ``current() -> int | None``; ``result`` (the last
     ``review.LabelCheck`` or None).
     """
@@ -77,6 +78,11 @@ class LabelReviewPanel(QWidget):
         self.propagate_button.setToolTip("Give the changed labels to their clusters (Ctrl+P)")
         self.propagate_button.clicked.connect(self._propagate)
         self.propagate_button.hide()
+        self.more_button = QPushButton(objectName="labelCheckMoreButton")
+        self.more_button.setToolTip("Labels the others lean against without clearly contradicting them")
+        self.more_button.clicked.connect(self.show_leaning)
+        self.more_button.hide()
+        top.addWidget(self.more_button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.answered_label)
         entry_label = QLabel("C&hange to:")
@@ -118,6 +124,7 @@ class LabelReviewPanel(QWidget):
         self.model.set_indices([])
         self.summary.setText("Not checked yet." if self.session is not None else "")
         self.propagate_button.hide()
+        self.more_button.hide()
         self._update_classes()
         self._update_answered()
 
@@ -151,6 +158,9 @@ class LabelReviewPanel(QWidget):
         self._others = {int(i): str(s) for i, s in zip(result.idx, result.suggested)}
         self._answered = {}
         self.model.set_indices(self.suspects)
+        leaning = len(result.leaning)
+        self.more_button.setText(f"Show {leaning} weaker doubt{'s' if leaning != 1 else ''}")
+        self.more_button.setVisible(leaning > 0)
         checked = len(result.idx)
         unchecked = len(result.unchecked)
         note = (f" {unchecked} could not be checked: the only label of {'its' if unchecked == 1 else 'their'} "
@@ -163,6 +173,18 @@ class LabelReviewPanel(QWidget):
         else:
             self.summary.setText(f"Your {checked} checked labels agree with each other.{note}")
         self._update_answered()
+
+    def show_leaning(self) -> None:
+        """Append the labels the others only lean against (``LabelCheck.leaning``) to the list."""
+        if self.result is None:
+            return
+        extra = [int(i) for i in self.result.leaning if int(i) not in self.suspects]
+        self.suspects = self.suspects + extra
+        self.model.set_indices(self.suspects)
+        self.more_button.hide()
+        self._update_answered()
+        if extra and self.current() is None:
+            self.view.select_image(extra[0])
 
     def keep(self) -> None:
         i = self.current()
