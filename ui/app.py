@@ -52,7 +52,7 @@ def run_gui(session_path: Optional[str] = None, demo: bool = False, screenshot: 
     """Show the main window; with ``screenshot`` drive to the screen named by the file's stem, save, exit.
 
     Screens for ``screenshot`` (by file name): start, new_session, labeling, cluster_inspector,
-    rounds, overview, export; any other name grabs whatever ``session_path``/``demo`` shows.
+    rounds, overview, export, label_review; any other name grabs whatever ``session_path``/``demo`` shows.
     """
     import PySide6
     if PySide6.__version__.startswith("6.12."):

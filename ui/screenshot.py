@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger("labeler.ui")
 TIMEOUT = 300.0
-SCREENS = ("start", "new_session", "labeling", "cluster_inspector", "rounds", "overview", "export")
+SCREENS = ("start", "new_session", "labeling", "cluster_inspector", "rounds", "overview", "export", "label_review")
 
 
 def truth_labels(session) -> dict[int, str]:
@@ -99,6 +99,11 @@ class ScreenshotDriver(QObject):
             self.step(lambda: w.page == "workspace" and self.c.has_features and self.idle(), self._label_half)
             if self.screen == "labeling":
                 self.step(self.settled(1.5), self._grab)
+            elif self.screen == "label_review":
+                self.step(self.idle, self._label_rest_with_two_slips)
+                self.step(self.idle, lambda: w.show_tab(4))
+                self.step(self.idle, lambda: w.panels["label_review"].run_check())
+                self.step(self.settled(1.5), self._grab)
             else:
                 self.step(self.idle, self._label_all_and_propagate)
                 if self.screen == "cluster_inspector":
@@ -135,6 +140,15 @@ class ScreenshotDriver(QObject):
         for i in reps[: len(reps) // 2]:
             self.c.label(i, self._truth.get(i, "?"))
         self.window.labeling.view.select_image(self.c.session.next_unlabeled(reps))
+
+    def _label_rest_with_two_slips(self) -> None:
+        """The rest of the representatives, two of them answered wrong on purpose (key + 3), as a
+        person's slips, for "Check my labels" to find."""
+        rest = [i for i in self.c.session.representatives() if i not in self.c.session.human_labels()]
+        slips = {rest[1], rest[-2]} if len(rest) > 3 else set()
+        for i in rest:
+            label = self._truth.get(i, "?")
+            self.c.label(i, str((int(label) + 3) % 10) if i in slips and label.isdigit() else label)
 
     def _label_all_and_propagate(self) -> None:
         for i in self.c.session.representatives():
