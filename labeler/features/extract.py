@@ -9,7 +9,7 @@ import numpy as np
 from labeler.features.base import FeatureError, FeatureResult
 from labeler.features.cache import file_key, raw_cache
 from labeler.features.invariance import invariant_features
-from labeler.features.patches import JitteredCopies, figure_with_patches
+from labeler.features.patches import JitteredCopies, figure_raw_and_maps, figure_with_patches
 from labeler.features.reduce import fitted_reduction
 from labeler.features.registry import make_extractor, resolved_extractor
 from labeler.features.runner import compute_raw
@@ -79,15 +79,19 @@ def extract_features(
         extractor = resolved_extractor(extractor_name, fit_paths, random_state, **params)
 
     name = extractor.name
-    cache = raw_cache(cache_dir, extractor)
-    raw, computed = compute_raw(
-        extractor, paths, keys, cache, workers=workers, progress=progress, cancel=cancel,
-        message=f"Computing {name} features",
-    )
+    patches = getattr(extractor, "patches", 0)
+    maps = None
+    if patches:  # the patch dictionary's maps come from the same reading of each file as the vectors
+        raw, maps, computed = figure_raw_and_maps(extractor, paths, keys, cache_dir=cache_dir, workers=workers,
+                                                  progress=progress, cancel=cancel)
+    else:
+        raw, computed = compute_raw(
+            extractor, paths, keys, raw_cache(cache_dir, extractor), workers=workers, progress=progress,
+            cancel=cancel, message=f"Computing {name} features",
+        )
     check(cancel)
     reducer, components = fitted_reduction(name, raw, random_state=random_state, fit_rows=fit_rows)
     X = reducer(raw)
-    patches = getattr(extractor, "patches", 0)
     # the basis's jittered copies (and their maps), kept only when the patch codes will describe them again
     jittered = JitteredCopies(extractor) if patches else None
     if name in INVARIANT and hasattr(extractor, "describe_image"):
@@ -99,7 +103,7 @@ def extract_features(
     if patches:
         X, patch_info = figure_with_patches(X, extractor, paths, keys, fit_idx, cache_dir=cache_dir, workers=workers,
                                             random_state=random_state, progress=progress, cancel=cancel,
-                                            jittered=jittered)
+                                            jittered=jittered, maps=maps)
         info.update(patch_info)
     info.update(
         raw_dim=int(raw.shape[1]) if raw.ndim == 2 else 0,

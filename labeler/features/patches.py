@@ -156,7 +156,7 @@ class JitteredCopies:
     def describe(self, image) -> np.ndarray:
         """The figure vector of a copy (``describe_image``), keeping its map."""
         vector, edge_map = self.figure.describe_image_and_map(image)
-        if edge_map is not None and edge_map.shape == (PATCH_MAP, PATCH_MAP):
+        if _is_patch_map(edge_map):
             self._maps[id(image)] = edge_map
         return vector
 
@@ -181,21 +181,73 @@ class _FigureMaps:
         return self.figure.patch_map(self.figure.load(path), PATCH_MAP).ravel()
 
 
+class FigureVectorsAndMaps:
+    """The figure extractor's raw vectors and its PATCH_MAP px maps (``_FigureMaps``) from one
+    reading of each file, for ``compute_raw_parts``: a cold cache costs one decode per file, not
+    one per part.  Each part keeps its own cache key, so caches written by separate passes
+    are read as they are."""
+
+    def __init__(self, figure) -> None:
+        self.figure = figure
+        self.name = figure.name
+        self.parts = (figure, _FigureMaps(figure))
+
+    def extract_parts(self, path: str, wanted: tuple[bool, bool]) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """(raw vector, flattened map) of one file, each only when ``wanted``."""
+        want_vector, want_map = wanted
+        image = self.figure.load(path)
+        vector, edge_map = self.figure.describe_image_and_map(image) if want_vector else (None, None)
+        if not want_map:
+            return vector, None
+        # the edge histograms' map is the patch map when they share a side (the same frame and call)
+        image_map = edge_map if _is_patch_map(edge_map) else self.figure.patch_map(image, PATCH_MAP)
+        return vector, image_map.ravel()
+
+
+def _is_patch_map(edge_map: Optional[np.ndarray]) -> bool:
+    """Whether a figure vector's edge map (``describe_image_and_map``) can serve as its patch map."""
+    return edge_map is not None and edge_map.shape == (PATCH_MAP, PATCH_MAP)
+
+
+def figure_raw_and_maps(figure, paths: list[str], keys: list, *, cache_dir: Optional[str], workers: int = 2,
+                        progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                        ) -> tuple[np.ndarray, np.ndarray, int]:
+    """The figure extractor's raw vectors (n, D), its PATCH_MAP maps (n, PATCH_MAP, PATCH_MAP) for
+    ``figure_with_patches``, and how many raw vectors were computed: ``compute_raw`` of the
+    figure and of ``_FigureMaps``, from and into the same caches, but a file is read once."""
+    from labeler.features.cache import raw_cache
+    from labeler.features.runner import compute_raw_parts
+
+    both = FigureVectorsAndMaps(figure)
+    (raw, maps), (computed, _) = compute_raw_parts(
+        both, paths, keys, [raw_cache(cache_dir, part) for part in both.parts], workers=workers, progress=progress,
+        cancel=cancel, message=f"Computing {figure.name} features")
+    return raw, maps.reshape(len(paths), PATCH_MAP, PATCH_MAP), computed
+
+
 def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit_idx: np.ndarray, *,
                         cache_dir: Optional[str], workers: int = 2, random_state: int = 0,
                         progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
-                        jittered: Optional[JitteredCopies] = None) -> tuple[np.ndarray, dict]:
-    """``join_patch_codes`` for the figure extractor ``figure`` (its ``patches`` atoms), the
-    maps read (and cached under ``cache_dir``) like its vectors; ``jittered``: the copies the
-    figure space's invariant basis was learned from, reused (None: made here)."""
+                        jittered: Optional[JitteredCopies] = None,
+                        maps: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict]:
+    """``join_patch_codes`` for the figure extractor ``figure`` (its ``patches`` atoms);
+    ``maps``: the images' maps from ``figure_raw_and_maps`` (None: read, and cached under
+    ``cache_dir``, here like its vectors); ``jittered``: the copies the figure space's
+    invariant basis was learned from, reused (None: made here)."""
+    jittered = jittered if jittered is not None else JitteredCopies(figure)
+    if maps is None:
+        maps = _read_maps(figure, paths, keys, cache_dir, workers, progress, cancel)
+    return join_patch_codes(X, maps, fit_idx, figure.patches, paths, figure.load, jittered.patch_map,
+                            random_state=random_state, progress=progress, cancel=cancel, copies=jittered.images)
+
+
+def _read_maps(figure, paths: list[str], keys: list, cache_dir: Optional[str], workers: int,
+               progress: Optional[ProgressCallback], cancel: Optional[CancelToken]) -> np.ndarray:
+    """The (n, PATCH_MAP, PATCH_MAP) maps alone, from their cache or each file read again."""
     from labeler.features.cache import raw_cache
     from labeler.features.runner import compute_raw
 
-    jittered = jittered if jittered is not None else JitteredCopies(figure)
-    maps = _FigureMaps(figure)
-    cache = raw_cache(cache_dir, maps)
-    raw, _ = compute_raw(maps, paths, keys, cache, workers=workers, progress=progress, cancel=cancel,
-                         message="Reading figure maps for the patch dictionary")
-    return join_patch_codes(X, raw.reshape(len(paths), PATCH_MAP, PATCH_MAP), fit_idx, figure.patches, paths,
-                            figure.load, jittered.patch_map, random_state=random_state, progress=progress,
-                            cancel=cancel, copies=jittered.images)
+    image_maps = _FigureMaps(figure)
+    raw, _ = compute_raw(image_maps, paths, keys, raw_cache(cache_dir, image_maps), workers=workers,
+                         progress=progress, cancel=cancel, message="Reading figure maps for the patch dictionary")
+    return raw.reshape(len(paths), PATCH_MAP, PATCH_MAP)

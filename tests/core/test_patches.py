@@ -1,12 +1,19 @@
 """The learned patch dictionary joined to the figure space (labeler.features.patches)."""
 from __future__ import annotations
 
+import shutil
+from collections import Counter
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from labeler.features import extract_features
-from labeler.features.figure import FigureExtractor
-from labeler.features.patches import PATCH_ATOMS, PATCH_MAP, PatchDictionary
+from labeler.features.cache import file_key, raw_cache
+from labeler.features.figure import EDGE_SIDE, FigureExtractor
+from labeler.features.patches import PATCH_ATOMS, PATCH_MAP, FigureVectorsAndMaps, PatchDictionary, _read_maps
+from labeler.features.runner import compute_raw
+from labeler.types import CancelToken, Cancelled
 from tests.core.test_invariance import _turned_letters
 
 
@@ -108,16 +115,119 @@ def test_a_map_is_coded_the_same_alone_or_among_others():
 
 
 def test_the_jittered_copies_maps_are_made_once_and_give_the_same_space(tmp_path, monkeypatch):
-    """The patch pass takes each jittered copy's map from the figure pass (no map is made
-    again) and the joined space is the one it gets making them afresh."""
+    """The patch pass takes each jittered copy's map from the figure pass, and each file's map
+    from the reading that gave its vector (no map is made again: the edge histograms' map is
+    the patch map), and the joined space is the one it gets making them afresh."""
     paths, _ = _turned_letters(tmp_path / "letters", 60)
     made = []
     original = FigureExtractor.patch_map
     monkeypatch.setattr(FigureExtractor, "patch_map", lambda self, image, side: made.append(1) or
                         original(self, image, side))
     shared = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), random_state=0, patches=16)
-    assert len(made) == 60  # the files' own maps only: every copy's map was reused
+    assert made == []  # every file's and every copy's map was its edge map
     monkeypatch.setattr("labeler.features.patches.JitteredCopies.patch_map",
                         lambda self, image: original(self.figure, image, PATCH_MAP))
     afresh = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache2"), random_state=0, patches=16)
     np.testing.assert_array_equal(shared.X, afresh.X)
+
+
+# -- one reading of each file for the vectors and the maps ---------------------------------
+def _counting_decodes(monkeypatch) -> Counter:
+    """Count every image file opened (``Image.open``, which every decode goes through) by path."""
+    opened: Counter = Counter()
+    original = Image.open
+
+    def counting(fp, *args, **kwargs):
+        opened[str(fp)] += 1
+        return original(fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting)
+    return opened
+
+
+def test_a_cold_pass_reads_each_file_once_for_the_vectors_and_the_maps(tmp_path, monkeypatch):
+    """Side and frame given (nothing read to choose them): on a cold cache each file is decoded
+    once for both its raw vector and its patch map; the jitter sample (the fit rows, fewer than
+    SAMPLE here) is read once more for its copies, as before.  Warm, only the jitter sample is read."""
+    paths, _ = _turned_letters(tmp_path / "letters", 40)
+    fit = np.arange(40) < 30
+    opened = _counting_decodes(monkeypatch)
+    params = dict(side=16, frame="image", patches=16, fit_rows=fit, random_state=0)
+    cold = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), **params)
+    assert [opened[p] for p in paths] == [1 + int(f) for f in fit]
+    opened.clear()
+    warm = extract_features(paths, "figure", cache_dir=str(tmp_path / "cache"), **params)
+    assert [opened[p] for p in paths] == [int(f) for f in fit] and warm.info["computed"] == 0
+    np.testing.assert_array_equal(cold.X, warm.X)
+
+
+def _two_passes(figure, paths, keys, *, cache_dir, workers, progress, cancel):
+    """What ``extract_features`` did before ``figure_raw_and_maps``: the raw vectors, then every
+    file read again for its map (each into its own cache)."""
+    raw, computed = compute_raw(figure, paths, keys, raw_cache(cache_dir, figure), workers=workers,
+                                progress=progress, cancel=cancel)
+    return raw, _read_maps(figure, paths, keys, cache_dir, workers, progress, cancel), computed
+
+
+@pytest.mark.parametrize("frame, edges", [("image", EDGE_SIDE), ("box", EDGE_SIDE), ("image", 0), ("box", 48)])
+def test_one_reading_gives_the_two_passes_space_bit_for_bit_and_shares_their_caches(tmp_path, monkeypatch,
+                                                                                   frame, edges):
+    """The same matrix cold and warm as reading each file twice (with the edge map as the patch
+    map, and without: no edge map, or one of another side), and the caches each way writes are
+    the ones the other reads."""
+    paths, _ = _turned_letters(tmp_path / "letters", 40)
+    params = dict(side=16, frame=frame, edges=edges, patches=16, random_state=0)
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    new_cold = extract_features(paths, "figure", cache_dir=one, **params)
+    new_warm = extract_features(paths, "figure", cache_dir=one, **params)
+    with monkeypatch.context() as patched:
+        patched.setattr("labeler.features.extract.figure_raw_and_maps", _two_passes)
+        old_cold = extract_features(paths, "figure", cache_dir=two, **params)
+        old_on_new_caches = extract_features(paths, "figure", cache_dir=one, **params)
+    new_on_old_caches = extract_features(paths, "figure", cache_dir=two, **params)
+    assert new_cold.info["computed"] == 40 and new_warm.info["computed"] == 0
+    assert old_on_new_caches.info["computed"] == new_on_old_caches.info["computed"] == 0
+    for result in (new_warm, old_cold, old_on_new_caches, new_on_old_caches):
+        np.testing.assert_array_equal(result.X, new_cold.X)
+
+
+def test_a_partial_cache_is_completed_reading_each_file_once(tmp_path, monkeypatch):
+    """Raw vectors cached for some files (a pass without the dictionary) and maps for none, or
+    maps cached and no vectors: each file is read once, for what its caches lack, and the
+    matrix is the one a cold cache gives."""
+    paths, _ = _turned_letters(tmp_path / "letters", 40)
+    fit = np.arange(40) < 24
+    params = dict(side=16, frame="box", fit_rows=fit, random_state=0)
+    fresh = extract_features(paths, "figure", cache_dir=str(tmp_path / "fresh"), patches=16, **params)
+    cache = str(tmp_path / "cache")
+    extract_features(paths[:15], "figure", cache_dir=cache, patches=0, **{**params, "fit_rows": None})
+    opened = _counting_decodes(monkeypatch)
+    vectors_cached = extract_features(paths, "figure", cache_dir=cache, patches=16, **params)
+    assert vectors_cached.info["computed"] == 25
+    assert [opened[p] for p in paths] == [1 + int(f) for f in fit]
+    figure = FigureExtractor(side=16, frame="box", patches=16)
+    shutil.rmtree(raw_cache(cache, figure).directory)  # now the maps are cached and the vectors not
+    opened.clear()
+    maps_cached = extract_features(paths, "figure", cache_dir=cache, patches=16, **params)
+    assert maps_cached.info["computed"] == 40
+    assert [opened[p] for p in paths] == [1 + int(f) for f in fit]
+    for result in (vectors_cached, maps_cached):
+        np.testing.assert_array_equal(result.X, fresh.X)
+
+
+def test_a_cancelled_reading_keeps_both_caches_work(tmp_path):
+    paths, _ = _turned_letters(tmp_path / "letters", 70)
+    token = CancelToken()
+
+    def progress(p):
+        if p.message.startswith("Computing figure") and p.done >= 32:
+            token.cancel()
+
+    cache = str(tmp_path / "cache")
+    with pytest.raises(Cancelled):
+        extract_features(paths, "figure", cache_dir=cache, side=16, frame="image", patches=16, progress=progress,
+                         cancel=token)
+    figure = FigureExtractor(side=16, frame="image", patches=16)
+    keys = [file_key(p) for p in paths]
+    found = [set(raw_cache(cache, part).lookup(paths, keys)[0]) for part in FigureVectorsAndMaps(figure).parts]
+    assert len(found[0]) >= 32 and found[0] == found[1]
