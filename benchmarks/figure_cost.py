@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from labeler.features import extract_features  # noqa: E402
 from labeler.features.cache import file_key, raw_cache  # noqa: E402
-from labeler.features.patches import PATCH_ATOMS, _read_maps, figure_raw_and_maps  # noqa: E402
+from labeler.features.patches import PATCH_ATOMS, figure_raw_and_maps, read_figure_maps  # noqa: E402
 from labeler.features.registry import resolved_extractor  # noqa: E402
 from labeler.features.runner import compute_raw  # noqa: E402
 
@@ -59,7 +59,7 @@ def reading_timings(paths: list[str], atoms: int, repeats: int) -> dict[str, tup
 
     def two_passes(cache: str):
         raw, _ = compute_raw(figure, paths, keys, raw_cache(cache, figure))
-        return raw, _read_maps(figure, paths, keys, cache, 2, None, None)
+        return raw, read_figure_maps(figure, paths, keys, cache, 2, None, None)
 
     def one_reading(cache: str):
         raw, maps, _ = figure_raw_and_maps(figure, paths, keys, cache_dir=cache)

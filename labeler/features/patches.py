@@ -236,13 +236,13 @@ def figure_with_patches(X: np.ndarray, figure, paths: list[str], keys: list, fit
     invariant basis was learned from, reused (None: made here)."""
     jittered = jittered if jittered is not None else JitteredCopies(figure)
     if maps is None:
-        maps = _read_maps(figure, paths, keys, cache_dir, workers, progress, cancel)
+        maps = read_figure_maps(figure, paths, keys, cache_dir, workers, progress, cancel)
     return join_patch_codes(X, maps, fit_idx, figure.patches, paths, figure.load, jittered.patch_map,
                             random_state=random_state, progress=progress, cancel=cancel, copies=jittered.images)
 
 
-def _read_maps(figure, paths: list[str], keys: list, cache_dir: Optional[str], workers: int,
-               progress: Optional[ProgressCallback], cancel: Optional[CancelToken]) -> np.ndarray:
+def read_figure_maps(figure, paths: list[str], keys: list, cache_dir: Optional[str], workers: int,
+                     progress: Optional[ProgressCallback], cancel: Optional[CancelToken]) -> np.ndarray:
     """The (n, PATCH_MAP, PATCH_MAP) maps alone, from their cache or each file read again."""
     from labeler.features.cache import raw_cache
     from labeler.features.runner import compute_raw

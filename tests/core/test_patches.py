@@ -11,7 +11,8 @@ from PIL import Image
 from labeler.features import extract_features
 from labeler.features.cache import file_key, raw_cache
 from labeler.features.figure import EDGE_SIDE, FigureExtractor
-from labeler.features.patches import PATCH_ATOMS, PATCH_MAP, FigureVectorsAndMaps, PatchDictionary, _read_maps
+from labeler.features.patches import (PATCH_ATOMS, PATCH_MAP, FigureVectorsAndMaps, PatchDictionary,
+                                      read_figure_maps)
 from labeler.features.runner import compute_raw
 from labeler.types import CancelToken, Cancelled
 from tests.core.test_invariance import _turned_letters
@@ -166,7 +167,7 @@ def _two_passes(figure, paths, keys, *, cache_dir, workers, progress, cancel):
     file read again for its map (each into its own cache)."""
     raw, computed = compute_raw(figure, paths, keys, raw_cache(cache_dir, figure), workers=workers,
                                 progress=progress, cancel=cancel)
-    return raw, _read_maps(figure, paths, keys, cache_dir, workers, progress, cancel), computed
+    return raw, read_figure_maps(figure, paths, keys, cache_dir, workers, progress, cancel), computed
 
 
 @pytest.mark.parametrize("frame, edges", [("image", EDGE_SIDE), ("box", EDGE_SIDE), ("image", 0), ("box", 48)])
