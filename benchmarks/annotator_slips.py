@@ -8,7 +8,9 @@ class picked at random. Three arms per seed, each its own session with the same 
 - **slips**: the wrong answers stand (propagation, then one round, as the app does);
 - **slips + check**: after the answers, ``labeler.review`` checks each label against the others,
   the annotator looks again at every suspect (a second look is right: a slip is corrected, a
-  right label kept and confirmed), then propagation and the round.
+  right label kept and confirmed), then propagation and the round;
+- **+ weaker doubts**: the same, looking also at the labels the others only lean against
+  ("Show N weaker doubts" in the app).
 
 Printed per set: test accuracy (mean, worst seed), exported-label accuracy, the suspects looked
 at (the check's cost in looks, not labels), the slips among them, and the check's time as a
@@ -42,9 +44,10 @@ def _accuracy(predicted, truth) -> float:
     return float(np.mean(np.asarray(predicted).astype(str) == np.asarray(truth).astype(str)))
 
 
-def one_arm(data, seed: int, budget: int, answers: dict, check: bool) -> dict:
+def one_arm(data, seed: int, budget: int, answers: dict, check: str = "") -> dict:
     """One session: ``answers`` (image -> the annotator's first answer) to the representatives,
-    optionally the label check with a second look at its suspects, then propagation and a round."""
+    optionally the label check with a second look at its suspects (``check`` "suspects") or at
+    those and the weaker doubts ("all"), then propagation and a round."""
     session = Session.create(":memory:", data.scan)
     try:
         session.set_random_state(seed)
@@ -57,7 +60,8 @@ def one_arm(data, seed: int, budget: int, answers: dict, check: bool) -> dict:
             started = time.perf_counter()
             result = run_job(review.label_check_job(session))
             out["check_s"] = time.perf_counter() - started
-            for i in result.suspects.tolist():
+            looks = result.suspects.tolist() + (result.leaning.tolist() if check == "all" else [])
+            for i in looks:
                 out["looked"] += 1
                 right = str(data.y_pool[i])
                 if answers[i] != right:
@@ -96,10 +100,11 @@ def run_seed(data, seed: int, budget: int, slips: int) -> dict:
     slipped = dict(right)
     for i in rng.choice(reps, min(slips, len(reps)), replace=False).tolist():
         slipped[i] = str(rng.choice([c for c in classes if c != right[i]]))
-    return {"clean": one_arm(data, seed, budget, right, check=False),
-            "slips": one_arm(data, seed, budget, slipped, check=False),
-            "checked": one_arm(data, seed, budget, slipped, check=True),
-            "clean_checked": one_arm(data, seed, budget, right, check=True)}
+    return {"clean": one_arm(data, seed, budget, right),
+            "slips": one_arm(data, seed, budget, slipped),
+            "checked": one_arm(data, seed, budget, slipped, check="suspects"),
+            "clean_checked": one_arm(data, seed, budget, right, check="suspects"),
+            "checked_all": one_arm(data, seed, budget, slipped, check="all")}
 
 
 def main(argv=None) -> str:
@@ -115,7 +120,8 @@ def main(argv=None) -> str:
     threadpool_limits(1)
     header = ["set", "clean: test (worst), labels", f"{args.slips} slips: test (worst), labels",
               "slips + check: test (worst), labels", "slips caught", "looks (suspects shown)",
-              "looks with no slip", "check time / round time"]
+              "looks with no slip", "+ weaker doubts: test (worst), labels", "caught", "looks",
+              "check time / round time"]
     lines = [f"Command: `python benchmarks/annotator_slips.py {' '.join(sys.argv[1:] if argv is None else argv)}`",
              "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for name, data_for, _ in datasets(args.images, args.truth):
@@ -129,9 +135,11 @@ def main(argv=None) -> str:
         looked = np.mean([r["checked"]["looked"] for r in runs])
         clean_looked = np.mean([r["clean_checked"]["looked"] for r in runs])
         ratio = np.mean([r["checked"]["check_s"] / r["checked"]["round_s"] for r in runs])
+        caught_all = sum(r["checked_all"]["caught"] for r in runs)
+        looked_all = np.mean([r["checked_all"]["looked"] for r in runs])
         lines.append(f"| {name} | {cell('clean')} | {cell('slips')} | {cell('checked')} | "
                      f"{caught} of {args.slips * len(runs)} | {looked:.1f} of {args.budget} | {clean_looked:.1f} | "
-                     f"{ratio:.2f} |")
+                     f"{cell('checked_all')} | {caught_all} | {looked_all:.1f} | {ratio:.2f} |")
         print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
     print(text)

@@ -201,7 +201,7 @@ class LabelingPanel(QWidget):
         s = self.controller.session
         nxt = s.next_unlabeled(self._reps(), after=after)
         if nxt is None:
-            self.controller.status.emit("All representatives are labeled: press Ctrl+P to propagate")
+            self.controller.status.emit("All representatives are labeled: Ctrl+5 checks them for slips, Ctrl+P propagates")
             return
         self.view.select_image(nxt)
 
