@@ -485,3 +485,14 @@ class ThumbnailView(QListView):
             self._viewer = ImageViewer(m.controller, self.window())
         self._viewer.blind = m.blind
         self._viewer.show_image(i)
+
+
+def question_grid(controller, side: int, caption, name: str, parent) -> tuple[ThumbnailModel, ThumbnailView]:
+    """A model/view pair for a panel that asks about one image at a time (single selection)."""
+    model = ThumbnailModel(controller, side=side, parent=parent)
+    model.set_caption(caption)
+    view = ThumbnailView()
+    view.setObjectName(name)
+    view.setModel(model)
+    view.setSelectionMode(ThumbnailView.SelectionMode.SingleSelection)
+    return model, view

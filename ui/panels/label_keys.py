@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt, Signal
-from PySide6.QtWidgets import QCompleter, QLineEdit
+from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QLineEdit
 
 DIGIT_KEYS = "1234567890"  # positional order: key 1 is the first class, key 0 the tenth
 
@@ -113,3 +113,17 @@ class LabelKeys(QObject):
             self._entry.setText(text)
             return True
         return False
+
+
+def answer_row(progress: QLabel, entry: ClassEntry, entry_text: str, *buttons) -> QHBoxLayout:
+    """The row under a grid of questions: how many are answered, the class entry (its label
+    ``entry_text`` with a mnemonic), then the panel's buttons."""
+    row = QHBoxLayout()
+    row.addWidget(progress)
+    label = QLabel(entry_text)
+    label.setBuddy(entry)
+    row.addWidget(label)
+    row.addWidget(entry, 1)
+    for button in buttons:
+        row.addWidget(button)
+    return row

@@ -13,8 +13,8 @@ from typing import Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ui.panels.label_keys import ClassEntry, LabelKeys
-from ui.thumbnails import ThumbnailModel, ThumbnailView
+from ui.panels.label_keys import ClassEntry, LabelKeys, answer_row
+from ui.thumbnails import question_grid
 
 INTRO = ("<b>Check my labels</b> holds out each of your labels in turn and asks the others what that image "
          "should be. A label they point away from is worth a second look: a slip on a representative "
@@ -59,12 +59,7 @@ class LabelReviewPanel(QWidget):
         top.addWidget(self.check_button)
         top.addWidget(self.summary, 1)
 
-        self.model = ThumbnailModel(self.controller, side=160, parent=self)
-        self.model.set_caption(self._caption)
-        self.view = ThumbnailView()
-        self.view.setObjectName("labelCheckView")
-        self.view.setModel(self.model)
-        self.view.setSelectionMode(ThumbnailView.SelectionMode.SingleSelection)
+        self.model, self.view = question_grid(self.controller, 160, self._caption, "labelCheckView", self)
         self.class_entry = ClassEntry()
         self.class_entry.setObjectName("labelCheckClassEntry")
         self.class_entry.classChosen.connect(self.correct)
@@ -83,14 +78,8 @@ class LabelReviewPanel(QWidget):
         self.more_button.clicked.connect(self.show_leaning)
         self.more_button.hide()
         top.addWidget(self.more_button)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.answered_label)
-        entry_label = QLabel("C&hange to:")
-        entry_label.setBuddy(self.class_entry)
-        bottom.addWidget(entry_label)
-        bottom.addWidget(self.class_entry, 1)
-        bottom.addWidget(self.keep_button)
-        bottom.addWidget(self.propagate_button)
+        bottom = answer_row(self.answered_label, self.class_entry, "C&hange to:", self.keep_button,
+                            self.propagate_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

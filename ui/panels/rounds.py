@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpi
 
 from labeler.pipeline import STRATEGIES, audit, reported_accuracy
 from labeler.status import audit_inputs
-from ui.panels.label_keys import ClassEntry, LabelKeys
-from ui.thumbnails import ThumbnailModel, ThumbnailView
+from ui.panels.label_keys import ClassEntry, LabelKeys, answer_row
+from ui.thumbnails import question_grid
 
 STRATEGY_NAMES = {"auto": "Automatic (margin)", "least_confidence": "Least confident", "margin": "Smallest margin",
                   "entropy": "Highest entropy", "random": "Random (an audit of the accuracy)"}
@@ -112,12 +112,7 @@ class RoundsPanel(QWidget):
         check_row.addWidget(self.check_label, 1)
         check_row.addWidget(self.switch_button)
 
-        self.model = ThumbnailModel(self.controller, side=128, parent=self)
-        self.model.set_caption(self._caption)
-        self.view = ThumbnailView()
-        self.view.setObjectName("roundsView")
-        self.view.setModel(self.model)
-        self.view.setSelectionMode(ThumbnailView.SelectionMode.SingleSelection)
+        self.model, self.view = question_grid(self.controller, 128, self._caption, "roundsView", self)
         self.answered_label = QLabel(objectName="roundsAnswered")
         self.class_entry = ClassEntry()
         self.class_entry.setObjectName("roundsClassEntry")
@@ -130,14 +125,7 @@ class RoundsPanel(QWidget):
         self.accept_button.clicked.connect(self.accept_guess)
         self.skip_button = QPushButton("S&kip (Space)", objectName="roundsSkipButton")
         self.skip_button.clicked.connect(self.skip)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.answered_label)
-        entry_label = QLabel("&Correct to:")
-        entry_label.setBuddy(self.class_entry)
-        bottom.addWidget(entry_label)
-        bottom.addWidget(self.class_entry, 1)
-        bottom.addWidget(self.accept_button)
-        bottom.addWidget(self.skip_button)
+        bottom = answer_row(self.answered_label, self.class_entry, "&Correct to:", self.accept_button, self.skip_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
