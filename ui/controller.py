@@ -69,7 +69,8 @@ class SessionController(QObject):
     ``feature_check.check_due`` says so: 20 labels, every 10 more while representatives are
     open, once when they are done); ``start_switch_features(name, on_done=None)`` /
     ``start_switch_to_recommended(on_done=None)`` (re-clusters with the same k);
-    ``start_label_check(on_done=None)`` → review.LabelCheck (not exclusive); ``confirm_label(i)``.
+    ``start_label_check(on_done=None)`` → review.LabelCheck (not exclusive; also emitted as
+    ``labelCheckReady``, so "Check my labels" shows a check started anywhere); ``confirm_label(i)``.
 
     Session life: ``open_session(path) -> bool``, ``create_session(path, scan) -> bool``,
     ``close_session()``, ``recent_sessions() -> list[str]``.
@@ -81,6 +82,7 @@ class SessionController(QObject):
     classesChanged = Signal()
     featuresChanged = Signal()
     featureCheckChanged = Signal()  # a new feature check result (see labeler/feature_check.py)
+    labelCheckReady = Signal(object)  # a new check of the human labels (labeler.review.LabelCheck)
     clusteringChanged = Signal()
     roundsChanged = Signal()
     viewChanged = Signal()
@@ -413,7 +415,10 @@ class SessionController(QObject):
     def start_label_check(self, on_done: Callback = None) -> bool:
         """Check each human label against the others (``labeler.review``) in the background."""
         from labeler import review
-        return self._start(lambda: review.label_check_job(self.session), None, on_done, "Checking your labels",
+
+        def announce(result) -> None:  # not the emit itself: its return value would replace the result
+            self.labelCheckReady.emit(result)
+        return self._start(lambda: review.label_check_job(self.session), announce, on_done, "Checking your labels",
                            exclusive=False)
 
     def confirm_label(self, index: int) -> bool:

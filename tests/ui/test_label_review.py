@@ -96,3 +96,34 @@ def test_weaker_doubts_are_shown_on_request(qtbot, checked_panel):
     assert w.suspects == before + leaning and w.model.indices() == w.suspects
     assert not w.more_button.isVisibleTo(w)
     assert set(slips) <= set(w.suspects)  # the slip the clear rule missed is among the weaker doubts
+
+
+def test_answering_the_last_representative_checks_the_labels_by_itself(qtbot, controller, demo_folder, tmp_path,
+                                                                       cluster_demo):
+    from ui.panels.labeling import LabelingPanel
+    truth = cluster_demo(controller, demo_folder, str(tmp_path / "a.labeler"), 30)
+    s = controller.session
+    labeling, review_panel = LabelingPanel(controller), LabelReviewPanel(controller)
+    for w in (labeling, review_panel):
+        qtbot.addWidget(w)
+    labeling.show()
+    messages = []
+    controller.status.connect(messages.append)
+    reps = s.representatives()
+    classes = [truth[s.images[r].path] for r in reps]
+    slip = next(r for r, c in zip(reps, classes) if classes.count(c) >= 3)
+    for rep in reps[:-1]:  # a class chosen in the panel's class list, as a person would (a slip on one)
+        right = truth[s.images[rep].path]
+        assert labeling.view.select_image(rep)
+        labeling.classes.classChosen.emit(right if rep != slip else ("1" if right != "1" else "7"))
+    assert len(s.human_labels()) == len(reps) - 1
+    assert review_panel.result is None  # nothing checked while representatives are open
+    assert labeling.view.select_image(reps[-1])
+    with qtbot.waitSignal(controller.labelCheckReady, timeout=60000):
+        labeling.classes.classChosen.emit(truth[s.images[reps[-1]].path])
+    qtbot.waitUntil(lambda: any("look doubtful" in m for m in messages) or review_panel.result is not None)
+    assert review_panel.result is not None and review_panel.model.indices() == review_panel.suspects
+    assert slip in review_panel.suspects or slip in review_panel.result.leaning.tolist()
+    if len(review_panel.suspects):
+        qtbot.waitUntil(lambda: any(f"{len(review_panel.suspects)} of your labels look doubtful" in m
+                                    for m in messages))

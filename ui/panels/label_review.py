@@ -42,6 +42,7 @@ class LabelReviewPanel(QWidget):
         self._answered: dict[int, str] = {}    # suspect -> "kept" | "changed"
         self._build()
         controller.sessionChanged.connect(self._clear)
+        controller.labelCheckReady.connect(self._show)
         controller.labelsChanged.connect(self._labels_changed)
         controller.classesChanged.connect(self._update_classes)
         self._clear()
@@ -135,7 +136,7 @@ class LabelReviewPanel(QWidget):
     def run_check(self) -> bool:
         if self.session is None:
             return False
-        started = self.controller.start_label_check(on_done=self._show)
+        started = self.controller.start_label_check()  # the result comes back as labelCheckReady
         if started:
             self.summary.setText("Checking your labels…")
         return started

@@ -201,9 +201,18 @@ class LabelingPanel(QWidget):
         s = self.controller.session
         nxt = s.next_unlabeled(self._reps(), after=after)
         if nxt is None:
-            self.controller.status.emit("All representatives are labeled: Ctrl+5 checks them for slips, Ctrl+P propagates")
+            self.controller.status.emit("All representatives are labeled: Ctrl+P propagates")
+            # a slip here would be propagated to a whole cluster: check the answers against each
+            # other now, in the background (the result also fills "Check my labels")
+            self.controller.start_label_check(on_done=self._after_check)
             return
         self.view.select_image(nxt)
+
+    def _after_check(self, result) -> None:
+        doubted = len(result.suspects)
+        if doubted:
+            self.controller.status.emit(f"All representatives are labeled. {doubted} of your labels look doubtful to "
+                                        "the others: Check my labels (Ctrl+5) shows them; Ctrl+P propagates")
 
     def focus_grid(self) -> None:
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
