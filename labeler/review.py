@@ -1,26 +1,28 @@
 """Checking the human's own labels: which answers do the other answers contradict?
 
-An annotator presses a wrong key now and then, and here a slip costs more than one image:
-the answer to a representative is spread to its whole cluster (about 1/k of the pool). In
-``benchmarks/annotator_slips.py`` two wrong answers in 50 (4 %) cost the digits' exported
-labels about 3 points. Nothing downstream undoes them, because a human label is never
-overridden.
+An annotator presses a wrong key now and then, and here a slip costs more than one image: the
+answer to a representative is spread to its whole cluster (about 1/k of the pool), and nothing
+downstream undoes it, because a human label is never overridden. In
+``benchmarks/annotator_slips.py`` two wrong answers in 50 cost the digits' exported labels 3.4-4
+points.
 
-So each human label is held out in turn and the *other* human labels are spread over the
-kNN graph (the round's first step, ``graph.spread``); the share the held-out image then gets
-for its own label is its ``support``. A label is a suspect when the others clearly point to
-another class (``SUSPECT_RATIO``). Each class's scores are first divided by the mass the class gets over the whole pool
-(class mass normalisation, Zhu, Ghahramani and Lafferty 2003), so a class whose labels sit in
-a dense part of the graph does not outvote the rest: on the 1797 digits (raw pixels, 50 labels,
-10 draws, a suspect being any other class ahead) that flags 9-10 % of right labels instead of
-12-14 %, and every injected slip either way. The check is exact leave-one-out: spreading one column per human label gives the
-graph's influence of every label on every other, and dropping a label's influence on itself
-leaves what the others say. Past ``LOO_COLUMNS_PER_CLASS`` x classes labels that costs more
-than ``FOLDS`` ordinary spreads, and the check holds labels out by folds instead.
+So each human label is held out in turn and the *other* human labels are spread over the kNN
+graph (the round's first step, ``graph.spread``); the share the held-out image then gets for its
+own label is its ``support``. A label is a suspect when the others clearly point to another class
+(``SUSPECT_RATIO``). Each class's scores are first divided by the mass the class gets over the
+whole pool (class mass normalisation, Zhu, Ghahramani and Lafferty 2003), so a class whose labels
+sit in a dense part of the graph does not outvote the rest: on the 1797 digits (raw pixels, 50
+labels, 10 draws, a suspect being any other class ahead) that flags 9-10 % of right labels
+instead of 12-14 %, and every injected slip either way.
 
-Only labels whose class holds another human label can be checked (nobody else can vouch for
-the only example of a class), and only where another label reaches the image through the
-graph (a group the graph keeps apart, like the zeros among raw-pixel digits, hears nobody).
+The check is exact leave-one-out: spreading one column per human label gives the graph's
+influence of every label on every image, and dropping a label's influence on itself leaves what
+the others say. Past ``LOO_COLUMNS_PER_CLASS`` x classes labels that costs more than ``FOLDS``
+ordinary spreads, and the check holds labels out by folds instead.
+
+Only labels whose class holds another human label can be checked (nobody else can vouch for the
+only example of a class), and only where another label reaches the image through the graph (a
+group the graph keeps apart, like the zeros among raw-pixel digits, hears nobody).
 """
 from __future__ import annotations
 
@@ -35,9 +37,11 @@ from .types import CancelToken, ProgressCallback, check, report
 FOLDS = 10                  # folds when leave-one-out costs more than FOLDS spreads
 LOO_COLUMNS_PER_CLASS = FOLDS
 # A suspect: the others' favourite class gets at least this many times the given label's share.
-# Chosen on 6 sets (8 seeds, 2 slips of 50 answers each; benchmarks/RESULTS.md "Stop 41"): "any
-# other class ahead" found all 85 slips but flagged 8-16 right labels per 50; twice ahead finds
-# 81 and flags 0.5-2.6 (8.7 with 25 classes of 2 labels); three times misses a quarter.
+# Chosen on 6 sets (8 seeds, 2 slips among 50 answers each; benchmarks/RESULTS.md "Stop 41"):
+# "any other class ahead" finds 95 of 96 slips but flags 5-17 right labels per 50; twice ahead
+# finds 91 and flags 0.5-4.1 (9.4 with 25 classes of 2 labels); three times misses 19. On six
+# held-out sets twice ahead found 80 of 92, but only 7 of 16 on noisy coloured digits, where
+# ``LabelCheck.leaning`` (the weaker doubts) holds the rest.
 SUSPECT_RATIO = 2.0
 
 
