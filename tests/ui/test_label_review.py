@@ -92,7 +92,10 @@ def test_weaker_doubts_are_shown_on_request(qtbot, checked_panel):
         pytest.skip("no weaker doubts on this draw")
     assert str(len(leaning)) in w.more_button.text()
     before = list(w.suspects)
+    assert w.view.select_image(before[-1])
     qtbot.mouseClick(w.more_button, Qt.MouseButton.LeftButton)
+    assert w.current() == before[-1]  # the list grew below; the human stays where they were
+    assert f"Below them, {len(leaning)} the others lean against" in w.summary.text()
     assert w.suspects == before + leaning and w.model.indices() == w.suspects
     assert not w.more_button.isVisibleTo(w)
     assert set(slips) <= set(w.suspects)  # the slip the clear rule missed is among the weaker doubts

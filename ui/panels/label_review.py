@@ -165,16 +165,19 @@ class LabelReviewPanel(QWidget):
         self._update_answered()
 
     def show_leaning(self) -> None:
-        """Append the labels the others only lean against (``LabelCheck.leaning``) to the list."""
+        """Append the labels the others only lean against (``LabelCheck.leaning``) to the list,
+        keeping the image the human is on."""
         if self.result is None:
             return
+        current = self.current()
         extra = [int(i) for i in self.result.leaning if int(i) not in self.suspects]
         self.suspects = self.suspects + extra
         self.model.set_indices(self.suspects)
         self.more_button.hide()
+        self.summary.setText(self.summary.text() + f" Below them, {len(extra)} the others lean against.")
         self._update_answered()
-        if extra and self.current() is None:
-            self.view.select_image(extra[0])
+        rest = [i for i in self.suspects if i not in self._answered]
+        self.view.select_image(current if current in rest else (rest[0] if rest else current))
 
     def keep(self) -> None:
         i = self.current()
