@@ -204,7 +204,8 @@ class LabelingPanel(QWidget):
             self.controller.status.emit("All representatives are labeled: Ctrl+P propagates")
             # a slip here would be propagated to a whole cluster: check the answers against each
             # other now, in the background (the result also fills "Check my labels")
-            self.controller.start_label_check(on_done=self._after_check)
+            if self.controller.has_features:  # (a reopened session may still be restoring them)
+                self.controller.start_label_check(on_done=self._after_check)
             return
         self.view.select_image(nxt)
 
