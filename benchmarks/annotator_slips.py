@@ -37,22 +37,25 @@ from label_efficiency import datasets  # noqa: E402
 from labeler import review  # noqa: E402
 from labeler.jobs import run_job  # noqa: E402
 from labeler.session import Session  # noqa: E402
-from labeler.simulate import _Features  # noqa: E402
+from labeler.simulate import _accuracy, _Features  # noqa: E402
 
 
-def _accuracy(predicted, truth) -> float:
-    return float(np.mean(np.asarray(predicted).astype(str) == np.asarray(truth).astype(str)))
-
-
-def one_arm(data, seed: int, budget: int, answers: dict, check: str = "") -> dict:
-    """One session: ``answers`` (image -> the annotator's first answer) to the representatives,
-    optionally the label check with a second look at its suspects (``check`` "suspects") or at
-    those and the weaker doubts ("all"), then propagation and a round."""
+def _session(data, seed: int, budget: int, clustering=None) -> Session:
+    """A session on the pool's features, clustered with k = budget (or given ``clustering``)."""
     session = Session.create(":memory:", data.scan)
+    session.set_random_state(seed)
+    session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
+    session.apply_clustering(clustering if clustering is not None else
+                             run_job(session.clustering_job(min(budget, session.n_images))))
+    return session
+
+
+def one_arm(data, seed: int, clustering, answers: dict, check: str = "") -> dict:
+    """One session on ``clustering``: ``answers`` (image -> the annotator's first answer) to the
+    representatives, optionally the label check with a second look at its suspects (``check``
+    "suspects") or at those and the weaker doubts ("all"), then propagation and a round."""
+    session = _session(data, seed, 0, clustering)
     try:
-        session.set_random_state(seed)
-        session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
-        session.apply_clustering(run_job(session.clustering_job(min(budget, session.n_images))))
         for i, label in answers.items():
             session.label(i, label)
         out = {"looked": 0, "caught": 0, "check_s": 0.0}
@@ -81,30 +84,21 @@ def one_arm(data, seed: int, budget: int, answers: dict, check: str = "") -> dic
         session.close()
 
 
-def representatives(data, seed: int, budget: int) -> list[int]:
-    session = Session.create(":memory:", data.scan)
-    try:
-        session.set_random_state(seed)
-        session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
-        session.apply_clustering(run_job(session.clustering_job(min(budget, session.n_images))))
-        return session.open_representatives()[:budget]
-    finally:
-        session.close()
-
-
 def run_seed(data, seed: int, budget: int, slips: int) -> dict:
-    reps = representatives(data, seed, budget)
+    session = _session(data, seed, budget)  # one clustering for every arm
+    clustering, reps = session.clustering, session.open_representatives()[:budget]
+    session.close()
     right = {i: str(data.y_pool[i]) for i in reps}
     rng = np.random.default_rng(10_000 + seed)
     classes = sorted(set(data.y_pool.astype(str)))
     slipped = dict(right)
     for i in rng.choice(reps, min(slips, len(reps)), replace=False).tolist():
         slipped[i] = str(rng.choice([c for c in classes if c != right[i]]))
-    return {"clean": one_arm(data, seed, budget, right),
-            "slips": one_arm(data, seed, budget, slipped),
-            "checked": one_arm(data, seed, budget, slipped, check="suspects"),
-            "clean_checked": one_arm(data, seed, budget, right, check="suspects"),
-            "checked_all": one_arm(data, seed, budget, slipped, check="all")}
+    return {"clean": one_arm(data, seed, clustering, right),
+            "slips": one_arm(data, seed, clustering, slipped),
+            "checked": one_arm(data, seed, clustering, slipped, check="suspects"),
+            "clean_checked": one_arm(data, seed, clustering, right, check="suspects"),
+            "checked_all": one_arm(data, seed, clustering, slipped, check="all")}
 
 
 def main(argv=None) -> str:
