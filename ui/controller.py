@@ -416,8 +416,11 @@ class SessionController(QObject):
         """Check each human label against the others (``labeler.review``) in the background."""
         from labeler import review
 
+        checked = self.session
+
         def announce(result) -> None:  # not the emit itself: its return value would replace the result
-            self.labelCheckReady.emit(result)
+            if self.session is checked:  # a check of a session closed meanwhile is no one's news
+                self.labelCheckReady.emit(result)
         return self._start(lambda: review.label_check_job(self.session), announce, on_done, "Checking your labels",
                            exclusive=False)
 

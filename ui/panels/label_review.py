@@ -98,7 +98,8 @@ class LabelReviewPanel(QWidget):
 
     def _caption(self, i: int) -> str:
         answer = self._answered.get(i)
-        now = None if self.session is None else self.session.human_labels().get(i)
+        info = None if self.session is None else self.session.label_of(i)
+        now = info.label if info is not None else None
         if answer == "kept":
             return f"✓ kept {now}"
         if answer == "changed":
