@@ -27,7 +27,7 @@ group the graph keeps apart, like the zeros among raw-pixel digits, hears nobody
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 import numpy as np
 
@@ -75,10 +75,13 @@ class LabelCheck:
         return self.idx[~self.suspect & (self.suggested != self.given)]
 
 
-def check_human_labels(X, human_idx, human_labels, *, random_state=0,
-                       progress: Optional[ProgressCallback] = None,
+def check_human_labels(X, human_idx, human_labels, *, confirmed: Optional[Mapping[int, str]] = None,
+                       random_state=0, progress: Optional[ProgressCallback] = None,
                        cancel: Optional[CancelToken] = None) -> LabelCheck:
-    """Hold out each human label, spread the others over the kNN graph of ``X``, compare."""
+    """Hold out each human label, spread the others over the kNN graph of ``X``, compare.
+
+    ``confirmed`` (image -> label): labels the human kept after an earlier check; while unchanged
+    they are evidence for the others but never suspects."""
     idx = np.asarray(human_idx, dtype=int)
     labels = np.asarray(human_labels, dtype=object).astype(str)
     classes, y = np.unique(labels, return_inverse=True)
@@ -104,17 +107,15 @@ def check_human_labels(X, human_idx, human_labels, *, random_state=0,
     suggested = scores[rows].argmax(axis=1)
     share = scores[rows, suggested]
     suspect = share >= SUSPECT_RATIO * support
-    return _ordered(LabelCheck(idx=idx[rows], given=labels[rows], suggested=classes[suggested].astype(object),
-                               support=support, suggested_share=share, suspect=suspect, unchecked=idx[~checkable]))
-
-
-def _ordered(result: LabelCheck) -> LabelCheck:
-    """Suspects first, the most contradicted first (the smallest share of the given label
-    against the others' favourite); then the rest in the same order."""
-    order = np.lexsort((result.support / np.maximum(result.suggested_share, 1e-300), ~result.suspect))
-    for name in ("idx", "given", "suggested", "support", "suggested_share", "suspect"):
-        setattr(result, name, getattr(result, name)[order])
-    return result
+    if confirmed:
+        suspect &= np.array([confirmed.get(int(i)) != label for i, label in zip(idx[rows], labels[rows])], dtype=bool)
+    # suspects first, the most contradicted first (the smallest share of the given label against
+    # the others' favourite); then the rest in the same order
+    order = np.lexsort((support / np.maximum(share, 1e-300), ~suspect))
+    rows, suggested = rows[order], suggested[order]
+    return LabelCheck(idx=idx[rows], given=labels[rows], suggested=classes[suggested].astype(object),
+                      support=support[order], suggested_share=share[order], suspect=suspect[order],
+                      unchecked=idx[~checkable])
 
 
 def _leave_one_out(W, idx: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -178,10 +179,7 @@ def label_check_job(session):
     kept = confirmed_labels(session)
 
     def job(progress=None, cancel=None) -> LabelCheck:
-        result = check_human_labels(X, np.fromiter(human.keys(), dtype=int, count=len(human)),
-                                    np.array(list(human.values()), dtype=object), random_state=seed,
-                                    progress=progress, cancel=cancel)
-        result.suspect &= np.array([kept.get(int(i)) != g for i, g in zip(result.idx, result.given)], dtype=bool)
-        _ordered(result)
-        return result
+        return check_human_labels(X, np.fromiter(human.keys(), dtype=int, count=len(human)),
+                                  np.array(list(human.values()), dtype=object), confirmed=kept, random_state=seed,
+                                  progress=progress, cancel=cancel)
     return job

@@ -144,7 +144,8 @@ class ScreenshotDriver(QObject):
     def _label_rest_with_two_slips(self) -> None:
         """The rest of the representatives, two of them answered wrong on purpose (key + 3), as a
         person's slips, for "Check my labels" to find."""
-        rest = [i for i in self.c.session.representatives() if i not in self.c.session.human_labels()]
+        human = self.c.session.human_labels()
+        rest = [i for i in self.c.session.representatives() if i not in human]
         slips = {rest[1], rest[-2]} if len(rest) > 3 else set()
         for i in rest:
             label = self._truth.get(i, "?")

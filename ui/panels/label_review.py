@@ -171,7 +171,8 @@ class LabelReviewPanel(QWidget):
         if self.result is None:
             return
         current = self.current()
-        extra = [int(i) for i in self.result.leaning if int(i) not in self.suspects]
+        listed = set(self.suspects)
+        extra = [int(i) for i in self.result.leaning if int(i) not in listed]
         self.suspects = self.suspects + extra
         self.model.set_indices(self.suspects)
         self.more_button.hide()
@@ -210,7 +211,7 @@ class LabelReviewPanel(QWidget):
             self.controller.status.emit(f"Checked every doubtful label ({changed} changed)" +
                                         (": propagate to pass the changes on" if changed else ""))
             return
-        later = [i for i in rest if self.suspects.index(i) > self.suspects.index(after)]
+        later = [i for i in self.suspects[self.suspects.index(after) + 1:] if i not in self._answered]
         self.view.select_image((later or rest)[0])
 
     def _propagate(self) -> None:
