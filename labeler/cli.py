@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--features", default="auto", help="feature extractor for --images (auto, pixels, figure, hog, cnn)")
     sim.add_argument("--no-feature-check", action="store_true",
                      help="keep the first feature space (no re-check with the representatives' labels)")
+    sim.add_argument("--slips", type=int, default=0, metavar="N",
+                     help="the annotator answers N of the representatives wrong (a seeded draw per seed)")
+    sim.add_argument("--check-labels", action="store_true",
+                     help="after the representatives, run \"Check my labels\" and look again at each suspect")
     sim.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..S-1 and average")
     sim.add_argument("--session", metavar="FILE", help="write the first seed's run as a real session file")
     sim.add_argument("--json", action="store_true")
@@ -148,10 +152,14 @@ def _simulate_seeds(args, simulate, cache_dir: str) -> int:
                 print(f"answer\t{paths[index]}\t{label}", flush=True)
         run = simulate.simulate_once(data, budget=args.budget, rounds=args.rounds, batch=args.batch,
                                      seed=seed, session_path=session_path, on_answer=on_answer,
-                                     check_features=not args.no_feature_check)
+                                     check_features=not args.no_feature_check, slips=args.slips,
+                                     check_labels=args.check_labels)
         runs.append(run)
         if not args.json:
-            print(f"seed {seed}: {run['human_labels']} human labels, test accuracy {run['test_accuracy']:.3f}, "
+            checked = (f", {run['slips_caught']} of them caught in {run['label_check_looks']} second looks"
+                       if args.check_labels else "")
+            slipped = f" ({run['slips']} slips{checked})" if args.slips or args.check_labels else ""
+            print(f"seed {seed}: {run['human_labels']} human labels{slipped}, test accuracy {run['test_accuracy']:.3f}, "
                   f"label accuracy {run['label_accuracy']:.3f} at coverage {run['coverage']:.2f} "
                   f"({run['seconds']:.1f} s)", flush=True)
     mean = simulate.summarize(runs)
@@ -160,7 +168,9 @@ def _simulate_seeds(args, simulate, cache_dir: str) -> int:
     else:
         print(f"mean over {len(runs)} seeds: test accuracy {mean['test_accuracy']:.3f} "
               f"(± {mean['test_accuracy_std']:.3f}, worst {mean['test_accuracy_worst']:.3f}), "
-              f"label accuracy {mean['label_accuracy']:.3f}")
+              f"label accuracy {mean['label_accuracy']:.3f}"
+              + (f"; {mean['slips']:.1f} slips, {mean['slips_caught']:.1f} caught in {mean['label_check_looks']:.1f} "
+                 f"second looks" if args.check_labels else f"; {mean['slips']:.1f} slips" if args.slips else ""))
     return 0
 
 

@@ -142,7 +142,7 @@ def images_data(root: str, truth: Optional[dict[str, str]] = None, features: str
 
 def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, batch: int = 10, seed: int = 0,
                   session_path: Optional[str] = None, on_answer: Optional[Callable[[int, str], None]] = None,
-                  check_features: bool = True) -> dict:
+                  check_features: bool = True, slips: int = 0, check_labels: bool = False) -> dict:
     """One oracle-driven run; returns the per-seed record printed by ``simulate --json``.
 
     Representatives are asked one at a time in the app's order.  When ``feature_check.check_due``
@@ -161,12 +161,21 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
         k = min(budget, session.n_images)
         session.apply_clustering(run_job(session.clustering_job(k)))
 
-        def ask(indices: Sequence[int]) -> None:
+        slip_rng = np.random.default_rng(10_000 + seed)
+        slip_at = set(slip_rng.choice(budget, min(max(slips, 0), budget), replace=False).tolist())
+        classes = sorted(set(data.y_pool.astype(str)))
+        slipped: list[int] = []
+
+        def ask(indices: Sequence[int], representatives: bool = False) -> None:
             for i in indices:
                 if i not in session.human_labels():
-                    session.label(int(i), str(data.y_pool[i]))  # committed at once, as a human's click
+                    answer = str(data.y_pool[i])
+                    if representatives and len(session.human_labels()) in slip_at and len(classes) > 1:
+                        answer = str(slip_rng.choice([c for c in classes if c != answer]))
+                        slipped.append(int(i))
+                    session.label(int(i), answer)  # committed at once, as a human's click
                     if on_answer is not None:
-                        on_answer(int(i), str(data.y_pool[i]))
+                        on_answer(int(i), answer)
 
         check, switches = None, []
         can_check = check_features and data.in_space is not None
@@ -175,7 +184,7 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
             open_reps = session.open_representatives()
             if not open_reps:
                 break
-            ask(open_reps[:1])
+            ask(open_reps[:1], representatives=True)
             last = int(session.feature_check.get("n_labels", 0) or 0)
             if not (can_check and check_due(len(session.human_labels()), last, k, len(open_reps) == 1)):
                 continue
@@ -187,6 +196,7 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
                 # the pool rows are what session.features_job(name) computes, fitted as the test part's
                 session.apply_features(_Features(data.X_pool, data.feature_name, data.feature_params, {}))
                 session.apply_clustering(run_job(session.clustering_job(k)))
+        looks = _second_look(session, data.y_pool) if check_labels else []
         session.propagate()
         curve, label_curve, estimates, stops = [], [], [], []
         result = None
@@ -221,10 +231,28 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
             "features": data.feature_name,
             "feature_check": None if check is None else check.as_meta(),  # the latest one
             "feature_switches": switches,
+            "slips": len(slipped),
+            "label_check_looks": len(looks),          # suspects looked at again (0 without the check)
+            "slips_caught": sum(1 for i in looks if i in set(slipped)),
             "seconds": round(time.perf_counter() - started, 3),
         }
     finally:
         session.close()
+
+
+def _second_look(session: Session, truth: np.ndarray) -> list[int]:
+    """Check the human labels as the app does; look again at each suspect. Returns the suspects."""
+    from . import review
+
+    result = run_job(review.label_check_job(session))
+    human = session.human_labels()
+    for i in result.suspects.tolist():
+        right = str(truth[i])
+        if human.get(i) != right:
+            session.label(i, right)
+        else:
+            review.confirm_label(session, i)
+    return result.suspects.tolist()
 
 
 def _accuracy(predicted, truth) -> float:
@@ -232,7 +260,8 @@ def _accuracy(predicted, truth) -> float:
 
 
 def summarize(runs: list[dict]) -> dict:
-    keys = ("human_labels", "test_accuracy", "label_accuracy", "coverage", "seconds")
+    keys = ("human_labels", "test_accuracy", "label_accuracy", "coverage", "seconds", "slips", "slips_caught",
+            "label_check_looks")
     mean = {k: float(np.mean([r[k] for r in runs])) for k in keys}
     mean["test_accuracy_std"] = float(np.std([r["test_accuracy"] for r in runs]))
     mean["test_accuracy_worst"] = float(np.min([r["test_accuracy"] for r in runs]))

@@ -68,6 +68,15 @@ def test_simulate_session_then_status_and_export(tmp_path, cache_env):
     assert len(rows) == 25 and {r["source"] for r in rows} == {"human"}
 
 
+def test_simulate_with_slips_and_the_label_check(cache_env):
+    out = run_cli("simulate", "--dataset", "digits", "--budget", "20", "--slips", "2", "--check-labels",
+                  env_extra=cache_env).stdout
+    assert "(2 slips, " in out and "second looks" in out
+    mean = json.loads(run_cli("simulate", "--dataset", "digits", "--budget", "20", "--slips", "2", "--json",
+                              env_extra=cache_env).stdout)["mean"]
+    assert mean["slips"] == 2 and mean["slips_caught"] == 0 and mean["label_check_looks"] == 0
+
+
 def test_bad_arguments_give_clear_errors(tmp_path):
     out = run_cli("status", str(tmp_path / "missing.labeler"), check=False)
     assert out.returncode == 2 and "No session file" in out.stderr and "Traceback" not in out.stderr
