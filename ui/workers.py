@@ -87,13 +87,21 @@ class JobRunner(QObject):
         True while an exclusive job runs.  ``busyChanged(bool)`` follows it.
     ``running`` (property)
         Number of jobs (exclusive or not) still running.
+    ``current()``
+        The shown job's ``(description, done, total, message)``, or None when nothing runs.
+        With several jobs at once, the one shown is the exclusive job, else the oldest:
+        ``progress`` carries only its reports, so a quick side job (a label check during a
+        round) does not make the bar jump between two jobs.
+    ``descriptions()``
+        Every running job's description, the shown one first.
     ``wait(msecs)``
         Block until all jobs finished (only for application shutdown and tests).
 
     Signals
     -------
     ``started(str)``         description, when a job starts
-    ``progress(int, int, str)`` done, total (0 = unknown), message; throttled to ~20 per second
+    ``progress(int, int, str)`` the shown job's done, total (0 = unknown), message; throttled to
+                             ~20 per second; re-sent when a job ends and others still run
     ``finished()``           after success, error or cancel (after ``on_result``)
     ``busyChanged(bool)``
     ``message(str)``         a short status-bar text ("Cancelled: Computing features")
@@ -112,6 +120,7 @@ class JobRunner(QObject):
         self._pool = pool or QThreadPool.globalInstance()
         # task id -> (signals, its cancel token or None when it cannot be cancelled, exclusive)
         self._tasks: dict[int, tuple[_TaskSignals, Optional[CancelToken], bool]] = {}
+        self._reports: dict[int, tuple[str, int, int, str]] = {}  # task id -> description, done, total, message
         self._next_id = 0
         self._exclusive: Optional[int] = None
 
@@ -123,6 +132,20 @@ class JobRunner(QObject):
     @property
     def running(self) -> int:
         return len(self._tasks)
+
+    def _shown(self) -> Optional[int]:
+        if self._exclusive is not None and self._exclusive in self._tasks:
+            return self._exclusive
+        return min(self._tasks) if self._tasks else None
+
+    def current(self) -> Optional[tuple[str, int, int, str]]:
+        shown = self._shown()
+        return None if shown is None else self._reports[shown]
+
+    def descriptions(self) -> list[str]:
+        shown = self._shown()
+        order = sorted(self._tasks, key=lambda task_id: (task_id != shown, task_id))
+        return [self._reports[task_id][0] for task_id in order]
 
     @property
     def can_cancel(self) -> bool:
@@ -140,7 +163,8 @@ class JobRunner(QObject):
         token = CancelToken()
         # an uncancellable job's token is not kept, so cancel() never reaches it
         self._tasks[task_id] = (signals, token if cancellable else None, exclusive)
-        signals.progress.connect(self.progress)
+        self._reports[task_id] = (description, 0, 0, description)
+        signals.progress.connect(lambda done, total, text: self._alive() and self._progress(task_id, done, total, text))
         # A job cancelled while its runner is being destroyed (window closed, test torn down)
         # reports after the runner is gone: those reports have no one to go to.
         signals.succeeded.connect(lambda result: self._alive() and self._done(task_id, description, on_result,
@@ -151,7 +175,8 @@ class JobRunner(QObject):
             self._exclusive = task_id
             self.busyChanged.emit(True)
         self.started.emit(description)
-        self.progress.emit(0, 0, description)
+        if self._shown() == task_id:
+            self.progress.emit(0, 0, description)
         self._pool.start(_Task(job, signals, token))
         return True
 
@@ -168,13 +193,24 @@ class JobRunner(QObject):
     def _alive(self) -> bool:
         return shiboken6.isValid(self)
 
+    def _progress(self, task_id: int, done: int, total: int, text: str) -> None:
+        if task_id not in self._tasks:
+            return
+        self._reports[task_id] = (self._reports[task_id][0], done, total, text)
+        if self._shown() == task_id:
+            self.progress.emit(done, total, text)
+
     def _finish(self, task_id: int) -> None:
         entry = self._tasks.pop(task_id, None)
+        self._reports.pop(task_id, None)
         if entry is not None:
             entry[0].deleteLater()
         if self._exclusive == task_id:
             self._exclusive = None
             self.busyChanged.emit(False)
+        if self._tasks:  # the bar goes on with a job still running, not the one that ended
+            _description, done, total, text = self.current()
+            self.progress.emit(done, total, text)
         self.finished.emit()
 
     def _done(self, task_id, description, on_result, on_error, result) -> None:

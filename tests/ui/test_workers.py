@@ -135,3 +135,47 @@ def test_cancel_is_offered_only_while_something_can_be_cancelled(qtbot, runner):
     with qtbot.waitSignal(runner.finished, timeout=5000):
         write_done.set()
     assert runner.running == 0 and not status.isVisibleTo(bar)
+
+
+def test_two_jobs_at_once_the_bar_follows_one_and_counts_the_other(qtbot, runner):
+    """A side job (a label check during a round) neither hijacks nor freezes the bar."""
+    from PySide6.QtWidgets import QStatusBar
+    from ui.controller import SessionController
+    from ui.panels.status_bar import JobStatus
+    bar, status = QStatusBar(), JobStatus()
+    qtbot.addWidget(bar)
+    status.attach(bar, runner, SessionController())
+    shown = []
+    runner.progress.connect(lambda d, t, m: shown.append(m))
+    side_go, side_done, main_go, main_done = (threading.Event() for _ in range(4))
+
+    def side(p, cancel):
+        side_go.wait(5)
+        p(Progress(1, 2, "checking labels"))
+        side_done.wait(5)
+        return "checked"
+
+    def main(p, cancel):
+        p(Progress(3, 10, "training 3 / 10"))
+        main_go.wait(5)
+        p(Progress(10, 10, "training done"))
+        main_done.wait(5)
+        return "trained"
+    assert runner.run(side, None, "Checking labels", exclusive=False)
+    assert runner.run(main, None, "Training")  # exclusive: shown although it started second
+    qtbot.waitUntil(lambda: "training 3 / 10" in shown, timeout=5000)
+    side_go.set()
+    qtbot.waitUntil(lambda: runner.current()[3] == "training 3 / 10" and
+                    status.text.text() == "training 3 / 10 · 1 more task", timeout=5000)
+    assert runner.descriptions() == ["Training", "Checking labels"] and "Checking labels" in status.toolTip()
+    qtbot.wait(100)  # the side job's report has arrived by now and went unshown
+    assert "checking labels" not in shown and status.bar.value() == 3
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        main_go.set()
+        main_done.set()
+    # the bar goes back to the job still running, with its last report
+    assert shown[-1] == "checking labels" and status.text.text() == "checking labels"
+    assert status.bar.maximum() == 2 and status.bar.value() == 1 and status.isVisibleTo(bar)
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        side_done.set()
+    assert not status.isVisibleTo(bar) and runner.current() is None

@@ -10,7 +10,8 @@ class JobStatus(QWidget):
 
     Shows the running job's description and progress (busy indicator when the total is
     unknown) and a Cancel button that calls ``runner.cancel()``; hides itself when no job
-    runs.  ``attach(status_bar, runner, controller)`` wires it up and also routes the
+    runs.  With several jobs at once it follows the runner's shown job (``runner.current()``)
+    and says how many more run; the tooltip names them all.  ``attach(status_bar, runner, controller)`` wires it up and also routes the
     runner's and controller's short messages to ``status_bar.showMessage``.
     """
 
@@ -33,6 +34,7 @@ class JobStatus(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         self._runner = None
+        self._text, self.others = "", ""
         self._update_cancel()
         self.setVisible(False)
 
@@ -47,11 +49,19 @@ class JobStatus(QWidget):
         controller.status.connect(lambda m: status_bar.showMessage(m, 6000))
 
     def _started(self, description: str) -> None:
-        self._description = description
-        self.text.setText(description + "…")
-        self.bar.setRange(0, 0)
+        if self._runner is None or self._runner.running <= 1:  # else the job shown goes on being shown
+            self._text = description + "…"
+            self.bar.setRange(0, 0)
+        self._update_others()
         self._update_cancel()
         self.setVisible(True)
+
+    def _update_others(self) -> None:
+        names = self._runner.descriptions() if self._runner is not None else []
+        more = len(names) - 1
+        self.others = f" · {more} more task{'s' if more > 1 else ''}" if more > 0 else ""
+        self.setToolTip("Running: " + "; ".join(names) if more > 0 else "")
+        self._show_text(self._text)
 
     def _update_cancel(self) -> None:
         # a label write (propagation, undo, import) must reach the file whole: no Cancel for it
@@ -68,10 +78,15 @@ class JobStatus(QWidget):
         else:
             self.bar.setRange(0, 0)
         if message:
-            self.text.setText(message)
+            self._show_text(message)
+
+    def _show_text(self, text: str) -> None:
+        self._text = text
+        self.text.setText(text + self.others)
 
     def _finished(self) -> None:
         if self._runner is not None and self._runner.running == 0:
             self.setVisible(False)
         else:
+            self._update_others()
             self._update_cancel()
