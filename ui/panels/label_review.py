@@ -77,8 +77,8 @@ class LabelReviewPanel(QWidget):
         self.more_button = QPushButton(objectName="labelCheckMoreButton")
         # measured on 16 image sets (benchmarks/RESULTS.md, stop 42): about a fifth of the slips
         self.more_button.setToolTip("Labels the others lean against without clearly contradicting them. "
-                                    "On noisy images (textures, photos, noisy scans) about one slip in five "
-                                    "is only here.")
+                                    "On 16 test image sets about one slip in five was only here, and up to "
+                                    "half on noisy images (textures, noisy scans).")
         self.more_button.clicked.connect(self.show_leaning)
         self.more_button.hide()
         top.addWidget(self.more_button)
