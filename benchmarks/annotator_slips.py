@@ -135,11 +135,15 @@ def main(argv=None) -> str:
                      f"{caught} of {args.slips * len(runs)} | {looked:.1f} of {args.budget} | {clean_looked:.1f} | "
                      f"{cell('checked_all')} | {caught_all} | {looked_all:.1f} | {ratio:.2f} |")
         print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
+    return print_and_write("\n".join(lines) + "\n", args.out)
+
+
+def print_and_write(text: str, out=None) -> str:
+    """Print the markdown and, when ``out`` names a file, write it there whole (temp file, replace)."""
     print(text)
-    if args.out:
+    if out:
         from labeler.atomic import atomic_open
-        with atomic_open(args.out) as f:
+        with atomic_open(out) as f:
             f.write(text)
     return text
 

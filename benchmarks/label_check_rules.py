@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from annotator_slips import _session  # noqa: E402
+from annotator_slips import _session, print_and_write  # noqa: E402
 from label_efficiency import datasets  # noqa: E402
 from labeler import review  # noqa: E402
 
@@ -145,13 +145,7 @@ def main(argv=None) -> str:
         made = sum(results[s][rule][1] for s in results)
         flagged = np.mean([results[s][rule][2] for s in results])
         lines.append(f"| {rule} | " + " | ".join(cells) + f" | {100 * found / max(made, 1):.1f} % | {flagged:.2f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        from labeler.atomic import atomic_open
-        with atomic_open(args.out) as f:
-            f.write(text)
-    return text
+    return print_and_write("\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":
