@@ -6,7 +6,9 @@ human label, ``labeler.review.check_human_labels`` gives the held-out share of t
 (``support``) and of the others' favourite class (``suggested_share``); their quotient is the
 label's *ratio*. Each rule below turns the ratios of one session into a set of suspects:
 
-- ``ratio >= t``: a fixed threshold (the app: t = ``review.SUSPECT_RATIO``);
+- ``ratio >= t``: a fixed threshold;
+- the app's: ratio >= ``review.SUSPECT_RATIO``, or >= ``review.PAIR_RATIO`` for a label whose
+  class has one other answer;
 - ``t + lo to s``: ratio >= t, plus those with ratio >= lo, most contradicted first, while the
   suspects are at most a share s of the checked labels;
 - ``any other ahead``: the suspects and the app's "weaker doubts" together;
@@ -40,11 +42,16 @@ SETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_scratch", 
 
 
 def fixed(t):
-    return lambda ratios, n: {i for i, r in ratios.items() if r >= t}
+    return lambda ratios, n, mates: {i for i, r in ratios.items() if r >= t}
+
+
+def pair_stricter(t, pair_t):
+    """ratio >= t, or >= pair_t when the label's class has one other answer."""
+    return lambda ratios, n, mates: {i for i, r in ratios.items() if r >= (pair_t if mates[i] == 1 else t)}
 
 
 def capped(t, lo, share):
-    def rule(ratios, n):
+    def rule(ratios, n, mates):
         strong = {i for i, r in ratios.items() if r >= t}
         weaker = sorted(((r, i) for i, r in ratios.items() if lo <= r < t), reverse=True)
         room = max(0, math.ceil(share * n) - len(strong))
@@ -53,12 +60,14 @@ def capped(t, lo, share):
 
 
 RULES = {
-    f"ratio >= {review.SUSPECT_RATIO:g} (the app)": fixed(review.SUSPECT_RATIO),
+    f"ratio >= {review.SUSPECT_RATIO:g}, >= {review.PAIR_RATIO:g} with one class-mate (the app)":
+        pair_stricter(review.SUSPECT_RATIO, review.PAIR_RATIO),
+    "ratio >= 2": fixed(2.0),
     "ratio >= 1.75": fixed(1.75),
     "ratio >= 1.5": fixed(1.5),
     "2 + 1.5 to 10 %": capped(2.0, 1.5, 0.10),
     "2 + 1.5 to 8 %": capped(2.0, 1.5, 0.08),
-    "any other ahead (suspects + weaker doubts)": lambda ratios, n: {i for i, r in ratios.items() if r > 1.0},
+    "any other ahead (suspects + weaker doubts)": lambda ratios, n, mates: {i for i, r in ratios.items() if r > 1.0},
 }
 
 
@@ -75,14 +84,18 @@ def _svm_disagrees(X, idx: np.ndarray, answers: np.ndarray) -> set:
     return out
 
 
-def one_session(X, answers: dict) -> tuple[dict, int, set]:
-    """(image -> ratio of every checked label, number checked, the SVM's disagreements)."""
+def one_session(X, answers: dict) -> tuple[dict, int, dict, set]:
+    """(image -> ratio of every checked label, number checked, image -> other answers of its
+    class, the SVM's disagreements)."""
     idx = np.array(list(answers))
     given = np.array([answers[i] for i in idx.tolist()], dtype=object)
     result = review.check_human_labels(X, idx, given)
     ratios = {int(i): float(share / max(support, 1e-300))
               for i, share, support in zip(result.idx, result.suggested_share, result.support)}
-    return ratios, len(result.idx), _svm_disagrees(X, idx, given.astype(str))
+    classes, counts = np.unique(given.astype(str), return_counts=True)
+    size = dict(zip(classes.tolist(), counts.tolist()))
+    mates = {int(i): size[str(g)] - 1 for i, g in zip(idx.tolist(), given)}
+    return ratios, len(result.idx), mates, _svm_disagrees(X, idx, given.astype(str))
 
 
 def run_set(data_for, seeds: int, budget: int, slips: int) -> dict:
@@ -104,9 +117,9 @@ def run_set(data_for, seeds: int, budget: int, slips: int) -> dict:
             wrong[i] = str(rng.choice([c for c in classes if c != right[i]]))
         made += len(slipped)
         for answers, is_clean in ((right, True), (wrong, False)):
-            ratios, n, svm = one_session(data.X_pool, answers)
+            ratios, n, mates, svm = one_session(data.X_pool, answers)
             for name in found:
-                suspects = svm if name == "SVM disagrees" else RULES[name](ratios, n)
+                suspects = svm if name == "SVM disagrees" else RULES[name](ratios, n, mates)
                 if is_clean:
                     flagged[name].append(len(suspects))
                 else:

@@ -94,6 +94,24 @@ def test_a_label_no_other_label_reaches_is_not_checked():
     assert 60 in result.unchecked and 60 not in result.idx
 
 
+def test_a_label_with_one_class_mate_needs_a_clearer_contradiction(monkeypatch):
+    """Ratios (the others' favourite over the given label's share): a class of two answers is
+    judged by one label, so there a ratio of 2.5 is not enough; in a class of five it is."""
+    given = np.array(["pair", "pair", "five", "five", "five", "five", "five"])
+    ratios = np.array([2.5, 3.5, 2.5, 0.5, 0.5, 0.5, 0.5])
+
+    def scores(W, idx, y, n_classes):
+        out = np.zeros((len(idx), n_classes))
+        out[np.arange(len(idx)), y] = 1.0
+        out[np.arange(len(idx)), 1 - y] = ratios
+        return out
+    monkeypatch.setattr(review, "_leave_one_out", scores)
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    result = check_human_labels(X, np.arange(7), given)
+    assert sorted(result.suspects.tolist()) == [1, 2]
+    assert result.leaning.tolist() == [0]  # still listed among the weaker doubts
+
+
 def test_too_few_labels_check_nothing(digits):
     X, y = digits
     result = check_human_labels(X, [0, 1], ["a", "b"])
