@@ -11,8 +11,9 @@ class JobStatus(QWidget):
     Shows the running job's description and progress (busy indicator when the total is
     unknown) and a Cancel button that calls ``runner.cancel()``; hides itself when no job
     runs.  With several jobs at once it follows the runner's shown job (``runner.current()``)
-    and says how many more run; the tooltip names them all.  ``attach(status_bar, runner, controller)`` wires it up and also routes the
-    runner's and controller's short messages to ``status_bar.showMessage``.
+    and says how many more run; the tooltip names them all.  ``attach(status_bar, runner,
+    controller)`` wires it up and also routes the runner's and controller's short messages to
+    ``status_bar.showMessage``.
     """
 
     def __init__(self, parent=None):
@@ -34,7 +35,7 @@ class JobStatus(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         self._runner = None
-        self._text, self.others = "", ""
+        self._text, self._others = "", ""
         self._update_cancel()
         self.setVisible(False)
 
@@ -59,7 +60,7 @@ class JobStatus(QWidget):
     def _update_others(self) -> None:
         names = self._runner.descriptions() if self._runner is not None else []
         more = len(names) - 1
-        self.others = f" · {more} more task{'s' if more > 1 else ''}" if more > 0 else ""
+        self._others = f" · {more} more task{'s' if more > 1 else ''}" if more > 0 else ""
         self.setToolTip("Running: " + "; ".join(names) if more > 0 else "")
         self._show_text(self._text)
 
@@ -82,7 +83,7 @@ class JobStatus(QWidget):
 
     def _show_text(self, text: str) -> None:
         self._text = text
-        self.text.setText(text + self.others)
+        self.text.setText(text + self._others)
 
     def _finished(self) -> None:
         if self._runner is not None and self._runner.running == 0:
