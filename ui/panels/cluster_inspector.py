@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QSli
 
 from labeler.inspection import ClusterSummary, cluster_summaries, cutoff_summary, detached_members
 from labeler.propagation import DEFAULT_PERCENTILE
-from ui.panels.label_keys import ClassEntry, LabelKeys
+from ui.panels.label_keys import ClassEntry, LabelKeys, SessionClasses
 from ui.thumbnails import BadgeDelegate, ThumbnailModel, ThumbnailView
 
 EDGE = 3          # images shown on each side of the cutoff
@@ -62,7 +62,7 @@ class CutoffDelegate(BadgeDelegate):
         painter.restore()
 
 
-class ClusterInspector(QWidget):
+class ClusterInspector(SessionClasses, QWidget):
     """See module docstring.
 
     Public API: ``ClusterInspector(controller, parent=None)``; ``show_cluster(c)``;
@@ -204,18 +204,11 @@ class ClusterInspector(QWidget):
 
     # ------------------------------------------------------------------ data
     @property
-    def session(self):
-        return self.controller.session
-
-    @property
     def percentile(self) -> int:
         return self.slider.value()
 
     def set_percentile(self, value: float) -> None:
         self.slider.setValue(int(round(value)))
-
-    def _classes(self) -> list[str]:
-        return [] if self.session is None else self.session.classes
 
     def _rank(self, image_index: int) -> int:
         return self.member_model.row_of(image_index)

@@ -127,3 +127,14 @@ def answer_row(progress: QLabel, entry: ClassEntry, entry_text: str, *buttons) -
     for button in buttons:
         row.addWidget(button)
     return row
+
+
+class SessionClasses:
+    """Mixin for a panel with a ``controller``: its ``session`` and the classes its keys offer."""
+
+    @property
+    def session(self):
+        return self.controller.session
+
+    def _classes(self) -> list[str]:
+        return [] if self.session is None else self.session.classes

@@ -13,7 +13,7 @@ from typing import Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ui.panels.label_keys import ClassEntry, LabelKeys, answer_row
+from ui.panels.label_keys import ClassEntry, LabelKeys, SessionClasses, answer_row
 from ui.thumbnails import question_grid
 
 INTRO = ("<b>Check my labels</b> holds out each of your labels in turn and asks the others what that image "
@@ -21,7 +21,7 @@ INTRO = ("<b>Check my labels</b> holds out each of your labels in turn and asks 
          "mislabels its whole cluster. <b>Enter</b> keeps your label, <b>1–9</b> or a typed class changes it.")
 
 
-class LabelReviewPanel(QWidget):
+class LabelReviewPanel(SessionClasses, QWidget):
     """See module docstring.
 
     Public API: ``LabelReviewPanel(controller, parent=None)``; ``run_check() -> bool`` (starts the
@@ -92,13 +92,6 @@ class LabelReviewPanel(QWidget):
         layout.addLayout(bottom)
 
     # ------------------------------------------------------------------ data
-    @property
-    def session(self):
-        return self.controller.session
-
-    def _classes(self) -> list[str]:
-        return [] if self.session is None else self.session.classes
-
     def _caption(self, i: int) -> str:
         answer = self._answered.get(i)
         info = None if self.session is None else self.session.label_of(i)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpi
 
 from labeler.pipeline import STRATEGIES, audit, reported_accuracy
 from labeler.status import audit_inputs
-from ui.panels.label_keys import ClassEntry, LabelKeys, answer_row
+from ui.panels.label_keys import ClassEntry, LabelKeys, SessionClasses, answer_row
 from ui.thumbnails import question_grid
 
 STRATEGY_NAMES = {"auto": "Automatic (margin)", "least_confidence": "Least confident", "margin": "Smallest margin",
@@ -33,7 +33,7 @@ STOP_STYLE = "QLabel { background: #fff3cd; color: #7a4b00; border: 1px solid #e
              "padding: 8px; font-weight: bold; }"
 
 
-class RoundsPanel(QWidget):
+class RoundsPanel(SessionClasses, QWidget):
     """See module docstring.
 
     Public API: ``RoundsPanel(controller, parent=None)``; ``next_round() -> bool`` (starts the
@@ -141,13 +141,6 @@ class RoundsPanel(QWidget):
             QWidget.setTabOrder(a, b)
 
     # ------------------------------------------------------------------ data
-    @property
-    def session(self):
-        return self.controller.session
-
-    def _classes(self) -> list[str]:
-        return [] if self.session is None else self.session.classes
-
     def _caption(self, i: int) -> str:
         s = self.session
         if s is None:
