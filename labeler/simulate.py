@@ -168,9 +168,10 @@ def simulate_once(data: SimulationData, *, budget: int = 50, rounds: int = 0, ba
 
         def ask(indices: Sequence[int], representatives: bool = False) -> None:
             for i in indices:
-                if i not in session.human_labels():
+                human = session.human_labels()  # a copy: read once per answer
+                if i not in human:
                     answer = str(data.y_pool[i])
-                    if representatives and len(session.human_labels()) in slip_at and len(classes) > 1:
+                    if representatives and len(human) in slip_at and len(classes) > 1:
                         answer = str(slip_rng.choice([c for c in classes if c != answer]))
                         slipped.append(int(i))
                     session.label(int(i), answer)  # committed at once, as a human's click
